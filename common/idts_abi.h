@@ -1,0 +1,169 @@
+/*
+ * idts shared-memory ABI, version 1.
+ *
+ * This header is the whole contract between the two ends of a tunnel. A peer
+ * written in another language needs nothing else. The layout is the same on
+ * every backend (xen grants, POSIX shared memory); only the way the memory is
+ * shared and the way ends wake each other differ.
+ *
+ * Region
+ * ------
+ * A tunnel is one shared region made by one end, the creator, and mapped by
+ * the other, the attacher:
+ *
+ *   control page   IDTS_CTRL_SIZE bytes, struct idts_ctrl below
+ *   data area      2 * ring_size bytes, page aligned:
+ *                    [0, ring_size)             ring 0, creator -> attacher
+ *                    [ring_size, 2 * ring_size) ring 1, attacher -> creator
+ *
+ * The control page and the data area need not be adjacent in an end's address
+ * space (xen maps them with separate calls).
+ *
+ * Byte order is little endian. Integers are naturally aligned. Every field
+ * with more than one writer is accessed with atomic instructions of its own
+ * size.
+ *
+ * Rings
+ * -----
+ * Each ring has one producer and one consumer. prod and cons are free-running
+ * 32-bit byte counters: they start at 0 and wrap modulo 2^32; the byte at
+ * counter value i lives at data[i & (ring_size - 1)]. Bytes [cons, prod) hold
+ * records, so 0 <= prod - cons <= ring_size (unsigned arithmetic) always. An
+ * end that reads a pair violating this must treat the peer as broken; it
+ * must never loop on or index with such values.
+ *
+ * A record is an 8-byte struct idts_record_header, then `length` payload
+ * bytes, then zero to 7 padding bytes so that the next record starts at a
+ * multiple of IDTS_RECORD_ALIGN. A record never wraps past the end of the
+ * ring: when the bytes left before the end are too few, the producer first
+ * writes a PAD record that covers exactly those bytes, then the record at
+ * offset 0. A whole record (header, payload, padding) is at most
+ * ring_size / 2 bytes, which guarantees that it fits once the ring drains.
+ *
+ * Ordering (C11 terms; on x86 release and acquire are plain moves):
+ *  - producer: write header and payload, then store-release prod;
+ *  - consumer: load-acquire prod, then read header and payload;
+ *  - consumer: finish reading the record, then store-release cons;
+ *  - producer: load-acquire cons before it reuses the bytes cons freed.
+ *
+ * Notification
+ * ------------
+ * An end that wants to sleep until data arrives sets consumer_waiting = 1,
+ * issues a full barrier, then loads prod again and sleeps only if the ring is
+ * still empty. A producer, after each store of prod, issues a full barrier,
+ * and if consumer_waiting is nonzero exchanges it with 0 and notifies the
+ * peer. producer_waiting works the same way for an end that waits for free
+ * space, with the roles swapped. The re-check after the barrier is what
+ * prevents a lost wake-up; the exchange means one notification per sleep.
+ */
+#ifndef IDTS_ABI_H
+#define IDTS_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IDTS_ABI_MAGIC   0x53544449u /* "IDTS" in little-endian byte order */
+#define IDTS_ABI_VERSION 1u
+
+#define IDTS_CTRL_SIZE 4096u
+#define IDTS_CACHELINE 64u
+
+/* ring_size is a power of two in [IDTS_RING_MIN_SIZE, IDTS_RING_MAX_SIZE]. */
+#define IDTS_RING_MIN_SIZE 4096u
+#define IDTS_RING_MAX_SIZE (64u << 20)
+
+#define IDTS_RECORD_ALIGN       8u
+#define IDTS_RECORD_HEADER_SIZE 8u
+
+/* Values of idts_ctrl.creator_live and idts_ctrl.attacher_live. */
+enum idts_end_state {
+    IDTS_END_GONE = 0,    /* closed, or died: xen's unmap-notify writes this */
+    IDTS_END_LIVE = 1,    /* mapped and serving its rings */
+    IDTS_END_WAITING = 2, /* attacher only: the creator's initial value */
+};
+
+/* Values of idts_record_header.type. */
+enum idts_record_type {
+    IDTS_RECORD_DATA = 1, /* a message: tag and length are the sender's */
+    IDTS_RECORD_PAD = 2,  /* filler up to the end of the ring: skip it */
+};
+
+struct idts_record_header {
+    /* +0, 4 bytes. DATA: payload bytes, not counting header or padding.
+     * PAD: bytes after this header up to the end of the ring. */
+    uint32_t length;
+    /* +4, 2 bytes. DATA: sequence number of the record in its ring, 0 for the
+     * first and one more (mod 2^16) for each DATA record after. PAD: 0. */
+    uint16_t seq;
+    /* +6, 1 byte. enum idts_record_type. */
+    uint8_t type;
+    /* +7, 1 byte. DATA: the sender's tag, opaque to the tunnel. PAD: 0. */
+    uint8_t tag;
+};
+
+/*
+ * One ring's indices and wait requests: three cache lines so that the
+ * producer's and the consumer's hot stores never share a line.
+ */
+struct idts_ring_ctrl {
+    /* +0, 4 bytes. Written by the producer only (store-release, after the
+     * record bytes); read by the consumer (load-acquire). */
+    uint32_t prod;
+    uint8_t pad_prod[IDTS_CACHELINE - 4];
+    /* +64, 4 bytes. Written by the consumer only (store-release, after it has
+     * read the records); read by the producer (load-acquire). */
+    uint32_t cons;
+    uint8_t pad_cons[IDTS_CACHELINE - 4];
+    /* +128, 4 bytes. Set to 1 by the consumer before it sleeps (then full
+     * barrier, then re-check prod); exchanged with 0 by the producer, which
+     * then notifies. */
+    uint32_t consumer_waiting;
+    /* +132, 4 bytes. Set to 1 by the producer before it sleeps for space
+     * (then full barrier, then re-check cons); exchanged with 0 by the
+     * consumer, which then notifies. */
+    uint32_t producer_waiting;
+    uint8_t pad_wait[IDTS_CACHELINE - 8];
+};
+
+struct idts_ctrl {
+    /* +0, 4 bytes. IDTS_ABI_MAGIC. Written by the creator before the region
+     * is published; never written again. Like every field on this line. */
+    uint32_t magic;
+    /* +4, 2 bytes. IDTS_ABI_VERSION. An attacher refuses other versions. */
+    uint16_t version;
+    /* +6, 2 bytes. IDTS_CTRL_SIZE. */
+    uint16_t ctrl_size;
+    /* +8, 4 bytes. Size of each of the two rings in bytes (see above). */
+    uint32_t ring_size;
+    /* +12, 4 bytes. Zero. */
+    uint32_t reserved;
+    uint8_t pad_header[IDTS_CACHELINE - 16];
+    /* +64, 1 byte. enum idts_end_state of the creator. The creator writes
+     * LIVE before publishing and GONE when it closes; xen's unmap-notify
+     * writes GONE if the creator dies. */
+    uint8_t creator_live;
+    uint8_t pad_creator[IDTS_CACHELINE - 1];
+    /* +128, 1 byte. enum idts_end_state of the attacher. The creator writes
+     * WAITING before publishing; the attacher writes LIVE once it has checked
+     * the header and GONE when it closes (or unmap-notify does). */
+    uint8_t attacher_live;
+    uint8_t pad_attacher[IDTS_CACHELINE - 1];
+    /* +192, 192 bytes each. ring[0]: creator -> attacher; ring[1]: attacher
+     * -> creator. All zero when the region is published. */
+    struct idts_ring_ctrl ring[2];
+    /* +576 to the end of the page: reserved to the backend (zero on shm). */
+};
+
+_Static_assert(sizeof(struct idts_record_header) == IDTS_RECORD_HEADER_SIZE,
+               "record header is 8 bytes");
+_Static_assert(sizeof(struct idts_ring_ctrl) == 3 * IDTS_CACHELINE,
+               "ring control is three cache lines");
+_Static_assert(offsetof(struct idts_ctrl, creator_live) == 64, "+64");
+_Static_assert(offsetof(struct idts_ctrl, attacher_live) == 128, "+128");
+_Static_assert(offsetof(struct idts_ctrl, ring) == 192, "+192");
+_Static_assert(offsetof(struct idts_ring_ctrl, cons) == 64, "+64");
+_Static_assert(offsetof(struct idts_ring_ctrl, consumer_waiting) == 128, "+128");
+_Static_assert(sizeof(struct idts_ctrl) == 576, "control fields end at +576");
+_Static_assert(sizeof(struct idts_ctrl) <= IDTS_CTRL_SIZE, "control fields fit the control page");
+
+#endif

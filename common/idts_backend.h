@@ -1,0 +1,93 @@
+/*
+ * The platform interface: what a tunnel needs from the system underneath.
+ *
+ * A backend shares pages between two ends, wakes one end from the other, and
+ * lets the attacher find what the creator shared under a key both ends know.
+ * It also names where it runs: the "host" is the set of ends it can connect
+ * (one physical machine for xen, one kernel and network namespace for shm),
+ * the "instance" is the operating system an end runs in (a Xen domain, a
+ * kernel). Backends know nothing of rings or of MPI.
+ *
+ * How the operations map:
+ *              xen                                  shm
+ *   share      gntshr pages + unbound event port    memfd + two eventfds
+ *   publish    XenStore keys under our domain       abstract Unix socket
+ *   accept     nothing left to do                   hand the fds over
+ *   map        XenStore read, gnttab map, bind      connect, receive fds
+ *   notify     event channel notify                 eventfd write
+ *   wait       poll the event channel fd            poll eventfd + socket
+ *
+ * All calls return 0 or a negative errno; -EAGAIN means "not yet, call again".
+ */
+#ifndef IDTS_BACKEND_H
+#define IDTS_BACKEND_H
+
+#include <stddef.h>
+
+#define IDTS_ID_MAX  80 /* bytes of a host or instance identity, with NUL */
+#define IDTS_KEY_MAX 64 /* bytes of a connection key, with NUL */
+
+/* One end's side of a shared region and its notification channel. */
+struct idts_link {
+    void *ctrl;       /* the control page, IDTS_CTRL_SIZE bytes */
+    void *data;       /* the data area */
+    size_t data_size; /* bytes of data; on map, as the creator shared it */
+    /* Offset in the control page of the byte that says this end is live;
+     * set by the caller before share or map. Backends that can (xen's
+     * unmap-notify) clear it when the end dies. */
+    size_t live_offset;
+    void *priv; /* the backend's */
+};
+
+struct idts_backend;
+
+struct idts_backend_ops {
+    const char *name;
+    /* Acquire what the backend needs (devices, handles) and fill be->host
+     * and be->instance. -ENODEV with be->why filled when unusable here. */
+    int (*open)(struct idts_backend *be);
+    void (*close)(struct idts_backend *be);
+    /* Creator: allocate a control page and data_size bytes shared with the
+     * end running in instance `peer`, and a notification channel to it. */
+    int (*share)(struct idts_backend *be, const char *peer, size_t data_size,
+                 struct idts_link *link);
+    /* Creator: make the link findable by the peer under `key`. */
+    int (*publish)(struct idts_backend *be, struct idts_link *link, const char *key);
+    /* Creator: complete the hand-over once the peer has come; -EAGAIN
+     * before. Afterwards the key is no longer published. */
+    int (*accept)(struct idts_backend *be, struct idts_link *link);
+    /* Attacher: find what instance `peer` published under `key`, map it and
+     * bind to its channel; -EAGAIN while it is not (yet) there. */
+    int (*map)(struct idts_backend *be, const char *peer, const char *key, struct idts_link *link);
+    /* Wake the other end. */
+    int (*notify)(struct idts_link *link);
+    /* Sleep until notified or timeout_ms passes (-1: forever). 0 when woken
+     * (possibly spuriously), -ETIMEDOUT, or -EPIPE when the backend knows the
+     * other end is gone. */
+    int (*wait)(struct idts_link *link, int timeout_ms);
+    /* Undo share/publish/map, whatever of it was done. */
+    void (*unlink)(struct idts_backend *be, struct idts_link *link);
+};
+
+struct idts_backend {
+    const struct idts_backend_ops *ops;
+    void *priv;
+    char host[IDTS_ID_MAX];
+    char instance[IDTS_ID_MAX];
+    char why[160]; /* why open failed, for the user */
+};
+
+extern const struct idts_backend_ops idts_backend_shm;
+
+/*
+ * Open the backend called `name` ("shm", "xen"), or with "auto" the first
+ * that works here (xen, then shm). -ENOENT for an unknown or not compiled-in
+ * name; otherwise as ops->open.
+ */
+int idts_backend_open(struct idts_backend *be, const char *name);
+void idts_backend_close(struct idts_backend *be);
+
+/* Nonzero if key is usable: 1 to IDTS_KEY_MAX-1 of [A-Za-z0-9._-]. */
+int idts_key_valid(const char *key);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * One direction of a tunnel: the producer's or the consumer's view of a ring
+ * laid out as idts_abi.h says. Neither view ever trusts what the peer wrote:
+ * each shared index and header is loaded once, checked, and only then used.
+ * A violation latches -EPROTO in ring->error and every later call fails.
+ */
+#ifndef IDTS_RING_H
+#define IDTS_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idts_abi.h"
+
+struct idts_ring {
+    struct idts_ring_ctrl *ctrl; /* shared */
+    uint8_t *data;               /* shared, size bytes */
+    uint32_t size;
+    /* Our own index (prod for a producer, cons for a consumer). The shared
+     * copy is write-only for us: the peer could change it under our feet. */
+    uint32_t head;
+    /* The peer's index as last loaded and validated. */
+    uint32_t peer;
+    /* Bytes of the record reserved (producer) or peeked (consumer). */
+    uint32_t pending;
+    uint16_t seq;
+    int error;
+};
+
+/* A received record; data points into the ring until idts_ring_release(). */
+struct idts_record {
+    const uint8_t *data;
+    uint32_t length;
+    uint8_t tag;
+};
+
+/* Largest payload a ring of ring_size bytes carries in one record. */
+static inline uint32_t idts_ring_max_payload(uint32_t ring_size)
+{
+    return ring_size / 2 - IDTS_RECORD_HEADER_SIZE;
+}
+
+/* Nonzero if ring_size is one the ABI allows. */
+int idts_ring_size_valid(uint32_t ring_size);
+
+/* Point a view at a ring whose shared indices are both zero. */
+void idts_ring_init(struct idts_ring *ring, struct idts_ring_ctrl *ctrl, uint8_t *data,
+                    uint32_t size);
+
+/*
+ * Producer. idts_ring_reserve() finds room for a record with `length` payload
+ * bytes and returns where to write the payload; idts_ring_commit() publishes
+ * it with the final length (at most the reserved one) and tag. Returns 0,
+ * -EAGAIN when the ring is too full now, -EMSGSIZE when length exceeds
+ * idts_ring_max_payload(), -EPROTO when the peer broke the ring.
+ */
+int idts_ring_reserve(struct idts_ring *ring, uint32_t length, void **payload);
+void idts_ring_commit(struct idts_ring *ring, uint8_t tag, uint32_t length);
+
+/* Producer: nonzero if a record of `length` payload bytes would fit now. */
+int idts_ring_writable(struct idts_ring *ring, uint32_t length);
+
+/*
+ * Consumer. idts_ring_peek() returns 1 and fills *record with the oldest
+ * record, 0 when the ring is empty, -EPROTO when the peer broke the ring.
+ * Peeking again before idts_ring_release() returns the same record.
+ */
+int idts_ring_peek(struct idts_ring *ring, struct idts_record *record);
+void idts_ring_release(struct idts_ring *ring);
+
+/*
+ * Wait requests (see "Notification" in idts_abi.h). idts_ring_ask_*() sets
+ * our request flag and issues the full barrier; the caller then checks its
+ * condition once more and sleeps only if it still does not hold.
+ * idts_ring_take_*() is called after publishing: it returns nonzero if the
+ * peer asked, clearing the request, and the caller notifies the peer.
+ */
+void idts_ring_ask_data(struct idts_ring *ring);
+void idts_ring_ask_space(struct idts_ring *ring);
+int idts_ring_take_data_request(struct idts_ring *ring);
+int idts_ring_take_space_request(struct idts_ring *ring);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * A dual tunnel: two rings in one shared region, one per direction, and a
+ * notification channel, between a creator and an attacher that agree on a key.
+ *
+ * Connecting never blocks: idts_tunnel_create() or idts_tunnel_attach() start
+ * it, then idts_tunnel_connect() is called until it stops returning -EAGAIN
+ * (idts_tunnel_connect_wait() does that with a deadline).
+ *
+ * Sending is reserve, fill in place, commit; receiving is peek, read in
+ * place, release. Both are lock-free and make no system call unless the other
+ * end asked to be woken. A tunnel is used by one thread at a time.
+ *
+ * Errors: -EAGAIN (try later), -EMSGSIZE (record larger than the ring
+ * allows), -ENOTCONN (not connected yet), -EPIPE (the peer closed or died;
+ * records it sent before are still delivered), -EPROTO (the peer broke the
+ * protocol: the tunnel is unusable), -ETIMEDOUT. Once a tunnel failed it
+ * keeps returning the same error.
+ */
+#ifndef IDTS_TUNNEL_H
+#define IDTS_TUNNEL_H
+
+#include <stdint.h>
+
+#include "idts_abi.h"
+#include "idts_backend.h"
+#include "idts_ring.h"
+
+enum idts_tunnel_role { IDTS_TUNNEL_CREATOR, IDTS_TUNNEL_ATTACHER };
+enum idts_tunnel_state {
+    IDTS_TUNNEL_CONNECTING,
+    IDTS_TUNNEL_OPEN,
+    IDTS_TUNNEL_FAILED, /* see error */
+    IDTS_TUNNEL_CLOSED, /* by idts_tunnel_close(): calls return -EBADF */
+};
+
+/* Default busy-poll time of idts_tunnel_wait() before it sleeps. */
+#define IDTS_TUNNEL_SPIN_NS 50000u
+
+struct idts_tunnel {
+    struct idts_backend *backend;
+    struct idts_link link;
+    struct idts_ring tx, rx;
+    enum idts_tunnel_role role;
+    enum idts_tunnel_state state;
+    int error;        /* why the tunnel failed */
+    int accepted;     /* creator: the backend handed the region over */
+    uint32_t spin_ns; /* see idts_tunnel_wait() */
+    char peer[IDTS_ID_MAX];
+    char key[IDTS_KEY_MAX];
+};
+
+/* Share a region with rings of ring_size bytes and publish it under key for
+ * the end running in instance peer. */
+int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
+                       const char *key, uint32_t ring_size);
+/* Prepare to map what instance peer publishes under key. */
+int idts_tunnel_attach(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
+                       const char *key);
+/* Advance the connection: 0 once open, -EAGAIN while waiting for the peer. */
+int idts_tunnel_connect(struct idts_tunnel *tunnel);
+/* idts_tunnel_connect() until open, failed, or timeout_ms passed. */
+int idts_tunnel_connect_wait(struct idts_tunnel *tunnel, int timeout_ms);
+
+/* The largest payload one record can carry. */
+uint32_t idts_tunnel_max_payload(const struct idts_tunnel *tunnel);
+
+int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload);
+int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
+/* reserve + copy + commit. */
+int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length);
+
+/* 1 and *record filled, 0 when there is nothing, or an error. */
+int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record);
+int idts_tunnel_release(struct idts_tunnel *tunnel);
+
+#define IDTS_WAIT_RECV 1u /* a record can be peeked */
+#define IDTS_WAIT_SEND 2u /* a record of send_length bytes can be reserved */
+
+/*
+ * Wait until one of the events holds, polling for spin_ns and then sleeping
+ * on the notification channel so an oversubscribed CPU is not burned.
+ * Returns the events that hold, 0 on timeout (timeout_ms -1: none), or the
+ * tunnel's error (-EPIPE once the peer is gone and nothing is left to read).
+ */
+int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length,
+                     int timeout_ms);
+
+/* Tell the peer we are gone and release everything. */
+void idts_tunnel_close(struct idts_tunnel *tunnel);
+
+#endif

@@ -238,12 +238,12 @@ static void test_streaming(void)
 static int backpressure_child(const char *k)
 {
     struct idts_tunnel t;
-    uint32_t i, word;
+    uint32_t i, words[50] = {0};
     int rc = open_attacher(&t, k);
 
     for (i = 0; rc == 0 && i < 20000; i++) {
-        word = i;
-        rc = send_wait(&t, 0, &word, i % 2 ? sizeof(word) : 200);
+        words[0] = i;
+        rc = send_wait(&t, 0, words, i % 2 ? sizeof(words[0]) : sizeof(words));
     }
     idts_tunnel_close(&t);
     return rc ? 1 : 0;

@@ -16,6 +16,11 @@
  *   map        XenStore read, gnttab map, bind      connect, receive fds
  *   notify     event channel notify                 eventfd write
  *   wait       poll the event channel fd            poll eventfd + socket
+ *   listen     watch a XenStore key of ours         bind an abstract datagram socket
+ *   knock      write the key the peer watches       send it a datagram
+ *
+ * Knocks let an end that has nothing to send learn that a peer wants a
+ * tunnel, so tunnels are made only between ends that talk.
  *
  * All calls return 0 or a negative errno; -EAGAIN means "not yet, call again".
  */
@@ -67,6 +72,16 @@ struct idts_backend_ops {
     int (*wait)(struct idts_link *link, int timeout_ms);
     /* Undo share/publish/map, whatever of it was done. */
     void (*unlink)(struct idts_backend *be, struct idts_link *link);
+    /* Start receiving knocks sent to `key` (one inbox per backend; closed by
+     * close). */
+    int (*listen)(struct idts_backend *be, const char *key);
+    /* Send a short message to the inbox `key` of the end in instance peer;
+     * -EAGAIN while it cannot be delivered (no inbox yet, inbox full). */
+    int (*knock)(struct idts_backend *be, const char *peer, const char *key, const void *msg,
+                 size_t len);
+    /* Take one knock: its length, or -EAGAIN when there is none. Knocks are
+     * unauthenticated hints: check what they say before acting. */
+    int (*knocked)(struct idts_backend *be, void *msg, size_t len);
 };
 
 struct idts_backend {

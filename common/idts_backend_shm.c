@@ -40,6 +40,12 @@ struct shm_offer {
     uint64_t data_size;
 };
 
+/* The backend's own state: its knock inbox and the socket it knocks from. */
+struct shm_backend {
+    int inbox_fd;
+    int knock_fd;
+};
+
 struct shm_link {
     void *base;
     size_t size;
@@ -82,6 +88,7 @@ static int read_boot_id(char *buf, size_t len)
 /* One kernel and one network namespace (abstract sockets live in the latter). */
 static int shm_be_open(struct idts_backend *be)
 {
+    struct shm_backend *sb;
     char boot_id[40];
     struct stat netns;
     int rc = read_boot_id(boot_id, sizeof(boot_id));
@@ -95,12 +102,29 @@ static int shm_be_open(struct idts_backend *be)
     }
     snprintf(be->host, sizeof(be->host), "%s.%lu", boot_id, (unsigned long)netns.st_ino);
     memcpy(be->instance, be->host, sizeof(be->instance));
+    sb = malloc(sizeof(*sb));
+    if (!sb)
+        return -ENOMEM;
+    sb->inbox_fd = -1;
+    sb->knock_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sb->knock_fd < 0) {
+        rc = -errno;
+        free(sb);
+        snprintf(be->why, sizeof(be->why), "cannot create a Unix socket: %s", strerror(-rc));
+        return rc;
+    }
+    be->priv = sb;
     return 0;
 }
 
 static void shm_be_close(struct idts_backend *be)
 {
-    (void)be;
+    struct shm_backend *sb = be->priv;
+
+    close_fd(&sb->inbox_fd);
+    close_fd(&sb->knock_fd);
+    free(sb);
+    be->priv = NULL;
 }
 
 static int map_region(struct shm_link *sl, struct idts_link *link, size_t data_size)
@@ -372,6 +396,52 @@ static void shm_be_unlink(struct idts_backend *be, struct idts_link *link)
     link->ctrl = link->data = NULL;
 }
 
+static int shm_be_listen(struct idts_backend *be, const char *key)
+{
+    struct shm_backend *sb = be->priv;
+    struct sockaddr_un addr;
+    socklen_t len = socket_name(key, &addr);
+
+    if (sb->inbox_fd >= 0)
+        return -EBUSY;
+    sb->inbox_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (sb->inbox_fd < 0 || bind(sb->inbox_fd, (struct sockaddr *)&addr, len) != 0) {
+        int rc = -errno;
+
+        close_fd(&sb->inbox_fd);
+        return rc;
+    }
+    return 0;
+}
+
+static int shm_be_knock(struct idts_backend *be, const char *peer, const char *key, const void *msg,
+                        size_t len)
+{
+    struct shm_backend *sb = be->priv;
+    struct sockaddr_un addr;
+    socklen_t addr_len = socket_name(key, &addr);
+
+    if (strcmp(peer, be->instance) != 0)
+        return -EHOSTUNREACH;
+    if (sendto(sb->knock_fd, msg, len, MSG_DONTWAIT, (struct sockaddr *)&addr, addr_len) ==
+        (ssize_t)len)
+        return 0;
+    return errno == ECONNREFUSED || errno == EAGAIN ? -EAGAIN : -errno;
+}
+
+static int shm_be_knocked(struct idts_backend *be, void *msg, size_t len)
+{
+    struct shm_backend *sb = be->priv;
+    ssize_t n;
+
+    if (sb->inbox_fd < 0)
+        return -EAGAIN;
+    n = recv(sb->inbox_fd, msg, len, MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return n > (ssize_t)len ? -EMSGSIZE : (int)n;
+}
+
 const struct idts_backend_ops idts_backend_shm = {
     .name = "shm",
     .open = shm_be_open,
@@ -383,4 +453,7 @@ const struct idts_backend_ops idts_backend_shm = {
     .notify = shm_be_notify,
     .wait = shm_be_wait,
     .unlink = shm_be_unlink,
+    .listen = shm_be_listen,
+    .knock = shm_be_knock,
+    .knocked = shm_be_knocked,
 };

@@ -506,6 +506,39 @@ static void test_hostile_producer(void)
     }
 }
 
+static int knocking_child(const char *k)
+{
+    const char big[600] = "too long";
+    int rc, tries;
+
+    for (tries = 0; (rc = be.ops->knock(&be, be.instance, k, "hello", 5)) == -EAGAIN; tries++) {
+        if (tries == 1000)
+            return 1;
+        usleep(1000);
+    }
+    return rc == 0 && be.ops->knock(&be, be.instance, k, big, sizeof(big)) == 0 ? 0 : 2;
+}
+
+static void test_knock(void)
+{
+    char msg[64];
+    pid_t child;
+    int rc, n = 0;
+
+    ok(be.ops->knock(&be, be.instance, key("inbox"), "x", 1) == -EAGAIN,
+       "knocking at an inbox nobody listens on: -EAGAIN");
+    rc = be.ops->listen(&be, key("inbox"));
+    ok(rc == 0 && be.ops->listen(&be, key("inbox2")) == -EBUSY, "one inbox per backend");
+    ok(be.ops->knocked(&be, msg, sizeof(msg)) == -EAGAIN, "an empty inbox: -EAGAIN");
+    child = spawn(knocking_child, "inbox");
+    ok(reap(child) == 0, "a peer knocks");
+    while (n == 0 && (rc = be.ops->knocked(&be, msg, sizeof(msg))) != -EAGAIN)
+        n = rc == 5 && memcmp(msg, "hello", 5) == 0;
+    ok(n, "its knock arrives intact");
+    ok(be.ops->knocked(&be, msg, sizeof(msg)) == -EMSGSIZE,
+       "a knock longer than the caller's buffer: -EMSGSIZE, not a truncated message");
+}
+
 static int count_lines_with(const char *path, const char *needle)
 {
     char line[512];
@@ -562,7 +595,8 @@ int main(void)
     test_connect_errors();
     test_hostile_creator();
     test_hostile_producer();
-    test_nothing_left();
+    test_knock();
     idts_backend_close(&be);
+    test_nothing_left();
     return tap_done();
 }

@@ -1,0 +1,192 @@
+/*
+ * The idts BTL: Open MPI's point-to-point transport over idts tunnels.
+ *
+ * This component is glue. A tunnel (common/idts_tunnel.h) carries records
+ * whose tag is the BTL tag, so an eager message is one record holding the
+ * PML's header and payload. Large messages use ob1's RGET protocol over an
+ * emulated btl_get: the receiver asks for a registered region with a
+ * GET_REQUEST record and the owner streams it back in GET_DATA records, so
+ * both copies overlap and the same path works between VMs, where no
+ * single-copy mechanism reaches the peer's memory.
+ */
+#ifndef MCA_BTL_IDTS_H
+#define MCA_BTL_IDTS_H
+
+#include "opal_config.h"
+
+#include "opal/class/opal_free_list.h"
+#include "opal/class/opal_hash_table.h"
+#include "opal/class/opal_list.h"
+#include "opal/class/opal_pointer_array.h"
+#include "opal/mca/btl/base/base.h"
+#include "opal/mca/btl/btl.h"
+#include "opal/threads/mutex.h"
+#include "opal/util/proc.h"
+
+#include "idts_tunnel.h"
+
+BEGIN_C_DECLS
+
+/* Tags of the component's own records; the PML's start at MCA_BTL_TAG_PML.
+ * They only ever travel on idts tunnels, so they cannot meet another BTL's. */
+#define MCA_BTL_IDTS_TAG_GET_REQUEST (MCA_BTL_TAG_BTL + 0)
+#define MCA_BTL_IDTS_TAG_GET_DATA    (MCA_BTL_TAG_BTL + 1)
+
+/* What a peer needs to know to reach us, published through the modex. */
+struct mca_btl_idts_modex_t {
+    char backend[16];
+    char host[IDTS_ID_MAX];
+    char instance[IDTS_ID_MAX];
+};
+typedef struct mca_btl_idts_modex_t mca_btl_idts_modex_t;
+
+/* A knock: "I want the tunnel between us". */
+struct mca_btl_idts_knock_t {
+    uint32_t magic;
+    uint32_t jobid;
+    uint32_t vpid;
+};
+typedef struct mca_btl_idts_knock_t mca_btl_idts_knock_t;
+#define MCA_BTL_IDTS_KNOCK_MAGIC 0x4b4e4f43u
+
+/* GET_REQUEST payload: the receiver asks for [address, address + size). */
+struct mca_btl_idts_get_request_t {
+    uint32_t token; /* the asker's, echoed in every GET_DATA */
+    uint32_t reserved;
+    uint64_t handle; /* the owner's registration */
+    uint64_t address;
+    uint64_t size;
+};
+typedef struct mca_btl_idts_get_request_t mca_btl_idts_get_request_t;
+
+/* GET_DATA payload header; the data follows. status != 0: refused. */
+struct mca_btl_idts_get_data_t {
+    uint32_t token;
+    int32_t status;
+    uint64_t offset;
+};
+typedef struct mca_btl_idts_get_data_t mca_btl_idts_get_data_t;
+
+struct mca_btl_base_registration_handle_t {
+    uint64_t id;
+};
+
+struct mca_btl_idts_component_t {
+    mca_btl_base_component_3_0_0_t super;
+
+    /* MCA variables */
+    char *backend_name;
+    unsigned int ring_size;
+    unsigned int get_chunk;
+    unsigned int connect_timeout_ms;
+    unsigned int poll_interval;
+
+    struct idts_backend backend;
+    int backend_open;
+    struct mca_btl_idts_module_t *module;
+    opal_recursive_mutex_t lock;
+    opal_free_list_t frags;
+    opal_list_t endpoints;                 /* every endpoint */
+    struct mca_btl_base_endpoint_t **open; /* endpoints polled by progress */
+    int open_count, open_size;
+    opal_list_t completed; /* sent frags whose callbacks are due */
+    opal_hash_table_t registrations;
+    uint64_t next_registration;
+    unsigned int poll_countdown;
+};
+typedef struct mca_btl_idts_component_t mca_btl_idts_component_t;
+OPAL_MODULE_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;
+
+struct mca_btl_idts_module_t {
+    mca_btl_base_module_t super;
+    mca_btl_base_module_error_cb_fn_t error_cb;
+};
+typedef struct mca_btl_idts_module_t mca_btl_idts_module_t;
+extern mca_btl_idts_module_t mca_btl_idts_module;
+
+enum mca_btl_idts_endpoint_state {
+    MCA_BTL_IDTS_IDLE,       /* no tunnel yet */
+    MCA_BTL_IDTS_CONNECTING, /* tunnel being set up */
+    MCA_BTL_IDTS_OPEN,
+    MCA_BTL_IDTS_CLOSED, /* the peer closed or the tunnel failed */
+};
+
+struct mca_btl_base_endpoint_t {
+    opal_list_item_t super;
+    opal_proc_t *proc;
+    enum mca_btl_idts_endpoint_state state;
+    int creator; /* the lower name creates the tunnel, the other attaches */
+    int knocked; /* our knock reached the peer */
+    struct idts_tunnel tunnel;
+    char key[IDTS_KEY_MAX];
+    char peer_inbox[IDTS_KEY_MAX];
+    char peer_instance[IDTS_ID_MAX];
+    int64_t deadline_ns;
+    opal_list_t pending;       /* frags waiting for room in the ring */
+    opal_list_t serving;       /* GET requests we stream to the peer */
+    opal_pointer_array_t gets; /* our GET requests, by token */
+    int gets_outstanding;
+    uint64_t sent_records, sent_bytes, received_records, received_bytes;
+};
+typedef struct mca_btl_base_endpoint_t mca_btl_base_endpoint_t;
+OBJ_CLASS_DECLARATION(mca_btl_base_endpoint_t);
+
+/* A send descriptor; its buffer (super.super.ptr) holds max_send_size bytes. */
+struct mca_btl_idts_frag_t {
+    mca_btl_base_descriptor_t base;
+    mca_btl_base_segment_t segment;
+    mca_btl_base_endpoint_t *endpoint;
+    mca_btl_base_tag_t tag;
+};
+typedef struct mca_btl_idts_frag_t mca_btl_idts_frag_t;
+OBJ_CLASS_DECLARATION(mca_btl_idts_frag_t);
+
+/* btl_idts_module.c */
+int mca_btl_idts_module_setup(mca_btl_idts_module_t *module);
+void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error);
+
+/* 1 if proc published a modex we can reach, with its instance copied out. */
+int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance);
+
+/* btl_idts_endpoint.c */
+mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const char *instance);
+void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint);
+/* 0 when open, -EAGAIN while connecting (and starts connecting), or an error. */
+int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint);
+void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error);
+int mca_btl_idts_poll_connections(void);
+void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
+
+/* btl_idts_send.c */
+int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
+                      mca_btl_base_descriptor_t *descriptor, mca_btl_base_tag_t tag);
+int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
+                       struct opal_convertor_t *convertor, void *header, size_t header_size,
+                       size_t payload_size, uint8_t order, uint32_t flags, mca_btl_base_tag_t tag,
+                       mca_btl_base_descriptor_t **descriptor);
+int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint);
+int mca_btl_idts_complete_sends(void);
+mca_btl_idts_frag_t *mca_btl_idts_frag_alloc(mca_btl_base_endpoint_t *endpoint, size_t size);
+
+/* btl_idts_get.c */
+struct mca_btl_base_registration_handle_t *
+mca_btl_idts_register_mem(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint, void *base,
+                          size_t size, uint32_t flags);
+int mca_btl_idts_deregister_mem(mca_btl_base_module_t *btl,
+                                struct mca_btl_base_registration_handle_t *handle);
+int mca_btl_idts_get(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
+                     void *local_address, uint64_t remote_address,
+                     struct mca_btl_base_registration_handle_t *local_handle,
+                     struct mca_btl_base_registration_handle_t *remote_handle, size_t size,
+                     int flags, int order, mca_btl_base_rdma_completion_fn_t cbfunc,
+                     void *cbcontext, void *cbdata);
+void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
+                                      const struct idts_record *record);
+void mca_btl_idts_get_data_arrived(mca_btl_base_endpoint_t *endpoint,
+                                   const struct idts_record *record);
+int mca_btl_idts_serve_gets(mca_btl_base_endpoint_t *endpoint);
+void mca_btl_idts_fail_gets(mca_btl_base_endpoint_t *endpoint);
+
+END_C_DECLS
+
+#endif

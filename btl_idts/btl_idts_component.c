@@ -1,0 +1,233 @@
+/*
+ * The idts component: MCA variables, opening the backend, the modex, progress.
+ */
+#include "btl_idts.h"
+
+#include "opal/mca/pmix/pmix.h"
+#include "opal/util/output.h"
+#include "opal/util/show_help.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int idts_register(void);
+static int idts_open(void);
+static int idts_close(void);
+static mca_btl_base_module_t **idts_init(int *num_btls, bool progress_threads, bool mpi_threads);
+static int idts_progress(void);
+
+mca_btl_idts_component_t mca_btl_idts_component = {
+    .super =
+        {
+            .btl_version =
+                {
+                    MCA_BTL_DEFAULT_VERSION("idts"),
+                    .mca_open_component = idts_open,
+                    .mca_close_component = idts_close,
+                    .mca_register_component_params = idts_register,
+                },
+            .btl_data = {.param_field = MCA_BASE_METADATA_PARAM_CHECKPOINT},
+            .btl_init = idts_init,
+            .btl_progress = idts_progress,
+        },
+};
+
+static void register_uint(const char *name, const char *help, int level, unsigned int *storage)
+{
+    (void)mca_base_component_var_register(&mca_btl_idts_component.super.btl_version, name, help,
+                                          MCA_BASE_VAR_TYPE_UNSIGNED_INT, NULL, 0, 0, level,
+                                          MCA_BASE_VAR_SCOPE_READONLY, storage);
+}
+
+static int idts_register(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_module_t *m = &mca_btl_idts_module.super;
+
+    c->backend_name = "auto";
+    (void)mca_base_component_var_register(
+        &c->super.btl_version, "backend",
+        "How tunnels share memory with peers: \"xen\" (grant tables, event channels, XenStore: "
+        "ranks in different Xen VMs of one host), \"shm\" (POSIX shared memory: ranks under one "
+        "kernel), or \"auto\" (the first that works here)",
+        MCA_BASE_VAR_TYPE_STRING, NULL, 0, 0, OPAL_INFO_LVL_3, MCA_BASE_VAR_SCOPE_READONLY,
+        &c->backend_name);
+    c->ring_size = 1u << 20;
+    register_uint("ring_size",
+                  "Bytes of each of the two rings of a tunnel, a power of two from 4096 to "
+                  "67108864. Larger rings stream faster; each peer costs twice this much "
+                  "shared memory (and, on xen, twice this much in grants)",
+                  OPAL_INFO_LVL_4, &c->ring_size);
+    c->get_chunk = 128u << 10;
+    register_uint("get_chunk",
+                  "Bytes per record when a large message is streamed (rendezvous). Several must "
+                  "fit in a ring at once for the sender's and the receiver's copies to overlap",
+                  OPAL_INFO_LVL_5, &c->get_chunk);
+    c->connect_timeout_ms = 30000;
+    register_uint("connect_timeout",
+                  "Milliseconds to wait for a peer to complete a tunnel before giving up",
+                  OPAL_INFO_LVL_5, &c->connect_timeout_ms);
+    c->poll_interval = 1024;
+    register_uint("poll_interval",
+                  "Progress calls between two looks for knocks and connections under way; "
+                  "lower connects sooner, higher keeps system calls off the progress path",
+                  OPAL_INFO_LVL_9, &c->poll_interval);
+
+    m->btl_exclusivity = MCA_BTL_EXCLUSIVITY_HIGH / 2; /* under self and vader, over networks */
+    m->btl_eager_limit = 4 * 1024;
+    m->btl_rndv_eager_limit = 4 * 1024;
+    m->btl_max_send_size = 32 * 1024;
+    m->btl_rdma_pipeline_send_length = m->btl_eager_limit;
+    m->btl_rdma_pipeline_frag_size = SIZE_MAX;
+    m->btl_min_rdma_pipeline_size = m->btl_eager_limit;
+    m->btl_flags = MCA_BTL_FLAGS_SEND | MCA_BTL_FLAGS_GET;
+    m->btl_get_limit = SIZE_MAX;
+    m->btl_get_alignment = 0;
+    m->btl_registration_handle_size = sizeof(struct mca_btl_base_registration_handle_t);
+    m->btl_latency = 1;
+    m->btl_bandwidth = 20000;
+    return mca_btl_base_param_register(&c->super.btl_version, m);
+}
+
+static int idts_open(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+
+    opal_show_help_add_dir(IDTS_HELP_DIR);
+    OBJ_CONSTRUCT(&c->lock, opal_recursive_mutex_t);
+    OBJ_CONSTRUCT(&c->frags, opal_free_list_t);
+    OBJ_CONSTRUCT(&c->endpoints, opal_list_t);
+    OBJ_CONSTRUCT(&c->completed, opal_list_t);
+    OBJ_CONSTRUCT(&c->registrations, opal_hash_table_t);
+    c->open = NULL;
+    c->open_count = c->open_size = 0;
+    c->backend_open = 0;
+    return OPAL_SUCCESS;
+}
+
+static int idts_close(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+
+    if (c->backend_open)
+        idts_backend_close(&c->backend);
+    c->backend_open = 0;
+    free(c->open);
+    c->open = NULL;
+    OBJ_DESTRUCT(&c->registrations);
+    OBJ_DESTRUCT(&c->completed);
+    OBJ_DESTRUCT(&c->endpoints);
+    OBJ_DESTRUCT(&c->frags);
+    OBJ_DESTRUCT(&c->lock);
+    return OPAL_SUCCESS;
+}
+
+static int check_variables(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_module_t *m = &mca_btl_idts_module.super;
+    uint32_t max_payload = idts_ring_max_payload(c->ring_size);
+
+    if (!idts_ring_size_valid(c->ring_size)) {
+        opal_show_help("help-btl-idts.txt", "bad ring size", true, c->ring_size, IDTS_RING_MIN_SIZE,
+                       IDTS_RING_MAX_SIZE);
+        return OPAL_ERR_BAD_PARAM;
+    }
+    if (m->btl_max_send_size > max_payload || m->btl_eager_limit > m->btl_max_send_size ||
+        m->btl_rndv_eager_limit > m->btl_max_send_size) {
+        opal_show_help("help-btl-idts.txt", "limits exceed ring", true,
+                       (unsigned long)m->btl_eager_limit, (unsigned long)m->btl_rndv_eager_limit,
+                       (unsigned long)m->btl_max_send_size, c->ring_size,
+                       (unsigned long)max_payload);
+        return OPAL_ERR_BAD_PARAM;
+    }
+    if (c->get_chunk == 0 || c->get_chunk > max_payload - sizeof(mca_btl_idts_get_data_t))
+        c->get_chunk = (max_payload - sizeof(mca_btl_idts_get_data_t)) & ~7u;
+    if (c->poll_interval == 0)
+        c->poll_interval = 1;
+    return OPAL_SUCCESS;
+}
+
+static int open_backend(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int rc = idts_backend_open(&c->backend, c->backend_name);
+
+    if (rc == 0) {
+        c->backend_open = 1;
+        return OPAL_SUCCESS;
+    }
+    /* "auto" quietly steps aside where no backend works; a forced one says why. */
+    if (strcmp(c->backend_name, "auto") == 0)
+        opal_output_verbose(10, opal_btl_base_framework.framework_output, "btl:idts: disabled: %s",
+                            c->backend.why);
+    else
+        opal_show_help("help-btl-idts.txt", "backend unavailable", true, c->backend_name,
+                       c->backend.why[0] ? c->backend.why : strerror(-rc));
+    return OPAL_ERR_NOT_AVAILABLE;
+}
+
+static int publish_modex(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_idts_modex_t modex;
+    char inbox[IDTS_KEY_MAX];
+    int rc;
+
+    memset(&modex, 0, sizeof(modex));
+    snprintf(modex.backend, sizeof(modex.backend), "%s", c->backend.ops->name);
+    memcpy(modex.host, c->backend.host, sizeof(modex.host));
+    memcpy(modex.instance, c->backend.instance, sizeof(modex.instance));
+    mca_btl_idts_inbox_key(&opal_proc_local_get()->proc_name, inbox, sizeof(inbox));
+    rc = c->backend.ops->listen(&c->backend, inbox);
+    if (rc) {
+        opal_show_help("help-btl-idts.txt", "listen failed", true, inbox, strerror(-rc));
+        return OPAL_ERROR;
+    }
+    OPAL_MODEX_SEND(rc, OPAL_PMIX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
+    return rc;
+}
+
+static mca_btl_base_module_t **idts_init(int *num_btls, bool progress_threads, bool mpi_threads)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_module_t **btls;
+
+    (void)progress_threads;
+    (void)mpi_threads;
+    *num_btls = 0;
+    if (check_variables() != OPAL_SUCCESS || open_backend() != OPAL_SUCCESS)
+        return NULL;
+    btls = malloc(sizeof(*btls));
+    if (!btls || mca_btl_idts_module_setup(&mca_btl_idts_module) != OPAL_SUCCESS ||
+        publish_modex() != OPAL_SUCCESS) {
+        free(btls);
+        idts_backend_close(&c->backend);
+        c->backend_open = 0;
+        return NULL;
+    }
+    c->module = &mca_btl_idts_module;
+    btls[0] = &mca_btl_idts_module.super;
+    *num_btls = 1;
+    opal_output_verbose(10, opal_btl_base_framework.framework_output,
+                        "btl:idts: backend %s, host %s, rings of %u bytes", c->backend.ops->name,
+                        c->backend.host, c->ring_size);
+    return btls;
+}
+
+static int idts_progress(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int count = 0, i;
+
+    OPAL_THREAD_LOCK(&c->lock);
+    for (i = 0; i < c->open_count; i++)
+        count += mca_btl_idts_progress_endpoint(c->open[i]);
+    if (--c->poll_countdown == 0 || c->poll_countdown > c->poll_interval) {
+        c->poll_countdown = c->poll_interval;
+        count += mca_btl_idts_poll_connections();
+    }
+    count += mca_btl_idts_complete_sends();
+    OPAL_THREAD_UNLOCK(&c->lock);
+    return count;
+}

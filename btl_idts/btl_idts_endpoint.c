@@ -1,0 +1,265 @@
+/*
+ * Endpoints and their tunnels. A tunnel is made on first use by either side:
+ * the lower process name creates it, the other attaches, and whichever side
+ * starts knocks at the other's inbox so that a peer with nothing to send
+ * joins in. Connecting never blocks; progress advances it.
+ */
+#include "btl_idts.h"
+
+#include "opal/util/output.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static void endpoint_construct(mca_btl_base_endpoint_t *endpoint)
+{
+    OBJ_CONSTRUCT(&endpoint->pending, opal_list_t);
+    OBJ_CONSTRUCT(&endpoint->serving, opal_list_t);
+    OBJ_CONSTRUCT(&endpoint->gets, opal_pointer_array_t);
+    opal_pointer_array_init(&endpoint->gets, 4, INT32_MAX, 4);
+    endpoint->state = MCA_BTL_IDTS_IDLE;
+}
+
+static void endpoint_destruct(mca_btl_base_endpoint_t *endpoint)
+{
+    OBJ_DESTRUCT(&endpoint->gets);
+    OBJ_DESTRUCT(&endpoint->serving);
+    OBJ_DESTRUCT(&endpoint->pending);
+}
+
+OBJ_CLASS_INSTANCE(mca_btl_base_endpoint_t, opal_list_item_t, endpoint_construct,
+                   endpoint_destruct);
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len)
+{
+    snprintf(key, len, "in.%x.%u", (unsigned)name->jobid, (unsigned)name->vpid);
+}
+
+static mca_btl_base_endpoint_t *find_endpoint(opal_process_name_t name)
+{
+    mca_btl_base_endpoint_t *endpoint;
+
+    OPAL_LIST_FOREACH(endpoint, &mca_btl_idts_component.endpoints, mca_btl_base_endpoint_t)
+    if (opal_compare_proc(endpoint->proc->proc_name, name) == 0)
+        return endpoint;
+    return NULL;
+}
+
+mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const char *instance)
+{
+    opal_process_name_t self = opal_proc_local_get()->proc_name, peer = proc->proc_name;
+    mca_btl_base_endpoint_t *endpoint = find_endpoint(peer);
+    const opal_process_name_t *low, *high;
+
+    /* A knock may have made it before add_procs did. */
+    if (endpoint)
+        return endpoint;
+    endpoint = OBJ_NEW(mca_btl_base_endpoint_t);
+    if (!endpoint)
+        return NULL;
+    endpoint->proc = proc;
+    endpoint->creator = opal_compare_proc(self, peer) < 0;
+    low = endpoint->creator ? &self : &peer;
+    high = endpoint->creator ? &peer : &self;
+    snprintf(endpoint->key, sizeof(endpoint->key), "t.%x.%u.%x.%u", (unsigned)low->jobid,
+             (unsigned)low->vpid, (unsigned)high->jobid, (unsigned)high->vpid);
+    mca_btl_idts_inbox_key(&peer, endpoint->peer_inbox, sizeof(endpoint->peer_inbox));
+    memcpy(endpoint->peer_instance, instance, sizeof(endpoint->peer_instance));
+    opal_list_append(&mca_btl_idts_component.endpoints, &endpoint->super);
+    return endpoint;
+}
+
+static void open_add(mca_btl_base_endpoint_t *endpoint)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+
+    if (c->open_count == c->open_size) {
+        int size = c->open_size ? 2 * c->open_size : 8;
+        mca_btl_base_endpoint_t **open = realloc(c->open, size * sizeof(*open));
+
+        if (!open) {
+            mca_btl_idts_fatal(endpoint, "connect failed", ENOMEM);
+            return;
+        }
+        c->open = open;
+        c->open_size = size;
+    }
+    c->open[c->open_count++] = endpoint;
+}
+
+static void open_remove(mca_btl_base_endpoint_t *endpoint)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int i;
+
+    for (i = 0; i < c->open_count; i++)
+        if (c->open[i] == endpoint) {
+            c->open[i] = c->open[--c->open_count];
+            return;
+        }
+}
+
+static void knock(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_backend *be = &mca_btl_idts_component.backend;
+    opal_process_name_t self = opal_proc_local_get()->proc_name;
+    mca_btl_idts_knock_t msg = {MCA_BTL_IDTS_KNOCK_MAGIC, self.jobid, self.vpid};
+
+    if (!endpoint->knocked)
+        endpoint->knocked = be->ops->knock(be, endpoint->peer_instance, endpoint->peer_inbox, &msg,
+                                           sizeof(msg)) == 0;
+}
+
+static void start_connect(mca_btl_base_endpoint_t *endpoint)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int rc = endpoint->creator
+                 ? idts_tunnel_create(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
+                                      endpoint->key, c->ring_size)
+                 : idts_tunnel_attach(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
+                                      endpoint->key);
+
+    if (rc) {
+        endpoint->state = MCA_BTL_IDTS_CLOSED;
+        mca_btl_idts_fatal(endpoint, "connect failed", rc);
+        return;
+    }
+    endpoint->state = MCA_BTL_IDTS_CONNECTING;
+    endpoint->deadline_ns = now_ns() + (int64_t)c->connect_timeout_ms * 1000000;
+}
+
+/* Returns 1 when the tunnel opened, 0 otherwise. */
+static int advance(mca_btl_base_endpoint_t *endpoint)
+{
+    int rc;
+
+    knock(endpoint);
+    rc = idts_tunnel_connect(&endpoint->tunnel);
+    if (rc == -EAGAIN && now_ns() < endpoint->deadline_ns)
+        return 0;
+    if (rc) {
+        endpoint->state = MCA_BTL_IDTS_CLOSED;
+        mca_btl_idts_fatal(endpoint, rc == -EAGAIN ? "connect timeout" : "connect failed",
+                           rc == -EAGAIN ? ETIMEDOUT : rc);
+        return 0;
+    }
+    endpoint->state = MCA_BTL_IDTS_OPEN;
+    open_add(endpoint);
+    opal_output_verbose(20, opal_btl_base_framework.framework_output,
+                        "btl:idts: tunnel %s open (%s)", endpoint->key,
+                        endpoint->creator ? "created" : "attached");
+    return 1;
+}
+
+int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint)
+{
+    switch (endpoint->state) {
+    case MCA_BTL_IDTS_OPEN:
+        return 0;
+    case MCA_BTL_IDTS_IDLE:
+        start_connect(endpoint);
+        if (endpoint->state == MCA_BTL_IDTS_CONNECTING && advance(endpoint))
+            return 0;
+        return endpoint->state == MCA_BTL_IDTS_CLOSED ? -EPIPE : -EAGAIN;
+    case MCA_BTL_IDTS_CONNECTING:
+        return -EAGAIN;
+    default:
+        return -EPIPE;
+    }
+}
+
+/* A knock names a process; we act only on one we may reach. */
+static void knocked(const mca_btl_idts_knock_t *msg)
+{
+    opal_process_name_t name;
+    mca_btl_base_endpoint_t *endpoint;
+    opal_proc_t *proc;
+    char instance[IDTS_ID_MAX];
+
+    if (msg->magic != MCA_BTL_IDTS_KNOCK_MAGIC)
+        return;
+    name.jobid = msg->jobid;
+    name.vpid = msg->vpid;
+    endpoint = find_endpoint(name);
+    if (!endpoint) {
+        proc = opal_proc_for_name(name);
+        if (!proc || !mca_btl_idts_peer_instance(proc, instance))
+            return;
+        endpoint = mca_btl_idts_endpoint_create(proc, instance);
+    }
+    if (endpoint && endpoint->state == MCA_BTL_IDTS_IDLE) {
+        endpoint->knocked = 1; /* it is waiting for us: no need to knock back */
+        start_connect(endpoint);
+    }
+}
+
+int mca_btl_idts_poll_connections(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_endpoint_t *endpoint;
+    mca_btl_idts_knock_t msg;
+    int n, opened = 0;
+
+    while ((n = c->backend.ops->knocked(&c->backend, &msg, sizeof(msg))) != -EAGAIN)
+        if (n == (int)sizeof(msg))
+            knocked(&msg);
+    OPAL_LIST_FOREACH(endpoint, &c->endpoints, mca_btl_base_endpoint_t)
+    if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
+        opened += advance(endpoint);
+    return opened;
+}
+
+/* The tunnel ended. A peer that closed while we owe it nothing simply
+ * finished first (MPI_Finalize); anything else is an error. */
+void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error)
+{
+    int owed = !opal_list_is_empty(&endpoint->pending) || !opal_list_is_empty(&endpoint->serving) ||
+               endpoint->gets_outstanding > 0;
+
+    open_remove(endpoint);
+    endpoint->state = MCA_BTL_IDTS_CLOSED;
+    if (error == -EPIPE && !owed)
+        opal_output_verbose(20, opal_btl_base_framework.framework_output,
+                            "btl:idts: tunnel %s closed by the peer", endpoint->key);
+    else
+        mca_btl_idts_fatal(endpoint, error == -EPIPE ? "peer gone" : "peer broke protocol", error);
+    mca_btl_idts_fail_gets(endpoint);
+}
+
+static void report(const mca_btl_base_endpoint_t *endpoint)
+{
+    opal_output_verbose(
+        10, opal_btl_base_framework.framework_output,
+        "btl:idts: %s -> %s: sent %llu records %llu bytes, received %llu "
+        "records %llu bytes",
+        OPAL_NAME_PRINT(opal_proc_local_get()->proc_name),
+        OPAL_NAME_PRINT(endpoint->proc->proc_name), (unsigned long long)endpoint->sent_records,
+        (unsigned long long)endpoint->sent_bytes, (unsigned long long)endpoint->received_records,
+        (unsigned long long)endpoint->received_bytes);
+}
+
+void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    opal_list_item_t *item;
+
+    if (endpoint->sent_records || endpoint->received_records)
+        report(endpoint);
+    open_remove(endpoint);
+    if (endpoint->state != MCA_BTL_IDTS_IDLE)
+        idts_tunnel_close(&endpoint->tunnel);
+    mca_btl_idts_fail_gets(endpoint);
+    while ((item = opal_list_remove_first(&endpoint->pending)))
+        opal_free_list_return(&c->frags, (opal_free_list_item_t *)item);
+    opal_list_remove_item(&c->endpoints, &endpoint->super);
+    OBJ_RELEASE(endpoint);
+}

@@ -1,0 +1,225 @@
+/*
+ * The idts module: which peers it reaches, descriptors, finalize, errors.
+ */
+#include "btl_idts.h"
+
+#include "opal/datatype/opal_convertor.h"
+#include "opal/mca/pmix/pmix.h"
+#include "opal/util/output.h"
+#include "opal/util/show_help.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void frag_construct(mca_btl_idts_frag_t *frag)
+{
+    frag->base.des_segments = &frag->segment;
+    frag->base.des_segment_count = 1;
+}
+
+OBJ_CLASS_INSTANCE(mca_btl_idts_frag_t, mca_btl_base_descriptor_t, frag_construct, NULL);
+
+/* Reachable: published a modex under the same backend and the same host. */
+int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_idts_modex_t *modex = NULL;
+    size_t size = 0;
+    int rc, reachable;
+
+    OPAL_MODEX_RECV(rc, &c->super.btl_version, &proc->proc_name, (void **)&modex, &size);
+    if (rc != OPAL_SUCCESS || size != sizeof(*modex)) {
+        free(modex);
+        return 0;
+    }
+    modex->backend[sizeof(modex->backend) - 1] = '\0';
+    modex->host[sizeof(modex->host) - 1] = '\0';
+    modex->instance[sizeof(modex->instance) - 1] = '\0';
+    reachable = strcmp(modex->backend, c->backend.ops->name) == 0 &&
+                strcmp(modex->host, c->backend.host) == 0;
+    if (reachable)
+        memcpy(instance, modex->instance, IDTS_ID_MAX);
+    opal_output_verbose(20, opal_btl_base_framework.framework_output, "btl:idts: %s (%s on %s) %s",
+                        OPAL_NAME_PRINT(proc->proc_name), modex->backend, modex->host,
+                        reachable ? "is co-resident" : "is not");
+    free(modex);
+    return reachable;
+}
+
+static int idts_add_procs(mca_btl_base_module_t *btl, size_t nprocs, opal_proc_t **procs,
+                          mca_btl_base_endpoint_t **endpoints, opal_bitmap_t *reachable)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    char instance[IDTS_ID_MAX];
+    size_t i;
+
+    (void)btl;
+    OPAL_THREAD_LOCK(&c->lock);
+    for (i = 0; i < nprocs; i++) {
+        if (procs[i] == opal_proc_local_get() || endpoints[i] != NULL ||
+            !mca_btl_idts_peer_instance(procs[i], instance))
+            continue;
+        endpoints[i] = mca_btl_idts_endpoint_create(procs[i], instance);
+        if (!endpoints[i]) {
+            OPAL_THREAD_UNLOCK(&c->lock);
+            return OPAL_ERR_OUT_OF_RESOURCE;
+        }
+        if (reachable)
+            opal_bitmap_set_bit(reachable, (int)i);
+    }
+    OPAL_THREAD_UNLOCK(&c->lock);
+    return OPAL_SUCCESS;
+}
+
+static int idts_del_procs(mca_btl_base_module_t *btl, size_t nprocs, opal_proc_t **procs,
+                          mca_btl_base_endpoint_t **endpoints)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    size_t i;
+
+    (void)btl;
+    (void)procs;
+    OPAL_THREAD_LOCK(&c->lock);
+    for (i = 0; i < nprocs; i++)
+        if (endpoints[i])
+            mca_btl_idts_endpoint_destroy(endpoints[i]);
+    OPAL_THREAD_UNLOCK(&c->lock);
+    return OPAL_SUCCESS;
+}
+
+static int idts_finalize(mca_btl_base_module_t *btl)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    opal_list_item_t *item;
+
+    (void)btl;
+    OPAL_THREAD_LOCK(&c->lock);
+    while ((item = opal_list_get_first(&c->endpoints)) != opal_list_get_end(&c->endpoints))
+        mca_btl_idts_endpoint_destroy((mca_btl_base_endpoint_t *)item);
+    OPAL_THREAD_UNLOCK(&c->lock);
+    return OPAL_SUCCESS;
+}
+
+mca_btl_idts_frag_t *mca_btl_idts_frag_alloc(mca_btl_base_endpoint_t *endpoint, size_t size)
+{
+    mca_btl_idts_frag_t *frag;
+
+    if (size > mca_btl_idts_module.super.btl_max_send_size)
+        return NULL;
+    frag = (mca_btl_idts_frag_t *)opal_free_list_get(&mca_btl_idts_component.frags);
+    if (frag) {
+        frag->endpoint = endpoint;
+        /* The free list sets the buffer after constructing the frag. */
+        frag->segment.seg_addr.pval = frag->base.super.ptr;
+        frag->segment.seg_len = size;
+        frag->base.des_segment_count = 1;
+        frag->base.des_flags = 0;
+        frag->base.des_cbfunc = NULL;
+    }
+    return frag;
+}
+
+static mca_btl_base_descriptor_t *idts_alloc(mca_btl_base_module_t *btl,
+                                             mca_btl_base_endpoint_t *endpoint, uint8_t order,
+                                             size_t size, uint32_t flags)
+{
+    mca_btl_idts_frag_t *frag = mca_btl_idts_frag_alloc(endpoint, size);
+
+    (void)btl;
+    (void)order;
+    if (!frag)
+        return NULL;
+    frag->base.des_flags = flags;
+    return &frag->base;
+}
+
+static int idts_free(mca_btl_base_module_t *btl, mca_btl_base_descriptor_t *descriptor)
+{
+    (void)btl;
+    opal_free_list_return(&mca_btl_idts_component.frags, (opal_free_list_item_t *)descriptor);
+    return OPAL_SUCCESS;
+}
+
+/* Pack the data behind `reserve` bytes for the PML's header: the frag then
+ * goes into the ring in one piece. */
+static mca_btl_base_descriptor_t *idts_prepare_src(mca_btl_base_module_t *btl,
+                                                   mca_btl_base_endpoint_t *endpoint,
+                                                   struct opal_convertor_t *convertor,
+                                                   uint8_t order, size_t reserve, size_t *size,
+                                                   uint32_t flags)
+{
+    size_t room = btl->btl_max_send_size - reserve;
+    mca_btl_idts_frag_t *frag;
+    struct iovec iov;
+    uint32_t iov_count = 1;
+
+    (void)order;
+    if (reserve > btl->btl_max_send_size)
+        return NULL;
+    if (*size > room)
+        *size = room;
+    frag = mca_btl_idts_frag_alloc(endpoint, reserve + *size);
+    if (!frag)
+        return NULL;
+    iov.iov_base = (char *)frag->segment.seg_addr.pval + reserve;
+    iov.iov_len = *size;
+    if (*size > 0 && opal_convertor_pack(convertor, &iov, &iov_count, size) < 0) {
+        idts_free(btl, &frag->base);
+        return NULL;
+    }
+    frag->segment.seg_len = reserve + *size;
+    frag->base.des_flags = flags;
+    return &frag->base;
+}
+
+static int idts_register_error(mca_btl_base_module_t *btl, mca_btl_base_module_error_cb_fn_t cb)
+{
+    ((mca_btl_idts_module_t *)btl)->error_cb = cb;
+    return OPAL_SUCCESS;
+}
+
+void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error)
+{
+    mca_btl_idts_module_t *module = &mca_btl_idts_module;
+    char peer[256];
+
+    snprintf(peer, sizeof(peer), "%s", OPAL_NAME_PRINT(endpoint->proc->proc_name));
+    opal_show_help("help-btl-idts.txt", topic, true, opal_process_info.nodename,
+                   OPAL_NAME_PRINT(opal_proc_local_get()->proc_name), peer,
+                   strerror(error < 0 ? -error : error));
+    if (module->error_cb)
+        module->error_cb(&module->super, MCA_BTL_ERROR_FLAGS_FATAL, endpoint->proc,
+                         "idts tunnel failed");
+}
+
+int mca_btl_idts_module_setup(mca_btl_idts_module_t *module)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int rc;
+
+    rc = opal_free_list_init(&c->frags, sizeof(mca_btl_idts_frag_t), opal_cache_line_size,
+                             OBJ_CLASS(mca_btl_idts_frag_t), module->super.btl_max_send_size,
+                             opal_cache_line_size, 16, -1, 16, NULL, 0, NULL, NULL, NULL);
+    if (rc == OPAL_SUCCESS)
+        rc = opal_hash_table_init(&c->registrations, 256);
+    return rc;
+}
+
+mca_btl_idts_module_t mca_btl_idts_module = {
+    .super =
+        {
+            .btl_component = &mca_btl_idts_component.super,
+            .btl_add_procs = idts_add_procs,
+            .btl_del_procs = idts_del_procs,
+            .btl_finalize = idts_finalize,
+            .btl_alloc = idts_alloc,
+            .btl_free = idts_free,
+            .btl_prepare_src = idts_prepare_src,
+            .btl_send = mca_btl_idts_send,
+            .btl_sendi = mca_btl_idts_sendi,
+            .btl_get = mca_btl_idts_get,
+            .btl_register_mem = mca_btl_idts_register_mem,
+            .btl_deregister_mem = mca_btl_idts_deregister_mem,
+            .btl_register_error = idts_register_error,
+        },
+};

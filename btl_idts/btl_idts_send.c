@@ -1,0 +1,205 @@
+/*
+ * Sending and receiving records: sendi packs straight into the ring, send
+ * copies a descriptor in (or queues it while the ring is full), and progress
+ * hands arriving records to the PML in place.
+ */
+#include "btl_idts.h"
+
+#include "opal/datatype/opal_convertor.h"
+#include "opal/util/output.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void count_sent(mca_btl_base_endpoint_t *endpoint, size_t bytes)
+{
+    endpoint->sent_records++;
+    endpoint->sent_bytes += bytes;
+}
+
+/* Copy a frag into the ring; -EAGAIN when it does not fit now. */
+static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
+{
+    uint32_t length = (uint32_t)frag->segment.seg_len;
+    void *payload;
+    int rc = idts_tunnel_reserve(&endpoint->tunnel, length, &payload);
+
+    if (rc)
+        return rc;
+    memcpy(payload, frag->segment.seg_addr.pval, length);
+    idts_tunnel_commit(&endpoint->tunnel, frag->tag, length);
+    count_sent(endpoint, length);
+    return 0;
+}
+
+/* The PML gets its callback from progress, never from inside btl_send. */
+static void frag_sent(mca_btl_idts_frag_t *frag)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+
+    if (frag->base.des_flags & MCA_BTL_DES_SEND_ALWAYS_CALLBACK)
+        opal_list_append(&c->completed, (opal_list_item_t *)frag);
+    else if (frag->base.des_flags & MCA_BTL_DES_FLAGS_BTL_OWNERSHIP)
+        opal_free_list_return(&c->frags, (opal_free_list_item_t *)frag);
+}
+
+static int send_error(mca_btl_base_endpoint_t *endpoint, int rc)
+{
+    if (rc == -EPIPE || rc == -EPROTO)
+        mca_btl_idts_endpoint_closed(endpoint, rc);
+    return rc == -EMSGSIZE ? OPAL_ERR_BAD_PARAM : OPAL_ERR_UNREACH;
+}
+
+int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
+                      mca_btl_base_descriptor_t *descriptor, mca_btl_base_tag_t tag)
+{
+    mca_btl_idts_frag_t *frag = (mca_btl_idts_frag_t *)descriptor;
+    int rc;
+
+    (void)btl;
+    frag->tag = tag;
+    frag->endpoint = endpoint;
+    OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
+    rc = mca_btl_idts_endpoint_ready(endpoint);
+    if (rc == 0 && opal_list_is_empty(&endpoint->pending))
+        rc = push_frag(endpoint, frag);
+    else if (rc == 0)
+        rc = -EAGAIN;
+    if (rc == 0)
+        frag_sent(frag);
+    else if (rc == -EAGAIN)
+        opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+    OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
+    return rc == 0 || rc == -EAGAIN ? OPAL_SUCCESS : send_error(endpoint, rc);
+}
+
+int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
+                       struct opal_convertor_t *convertor, void *header, size_t header_size,
+                       size_t payload_size, uint8_t order, uint32_t flags, mca_btl_base_tag_t tag,
+                       mca_btl_base_descriptor_t **descriptor)
+{
+    size_t length = header_size + payload_size;
+    struct iovec iov;
+    uint32_t iov_count = 1;
+    void *payload;
+    int rc;
+
+    (void)btl;
+    (void)order;
+    (void)flags;
+    if (descriptor)
+        *descriptor = NULL;
+    OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
+    rc = mca_btl_idts_endpoint_ready(endpoint);
+    /* Queued frags go first: records of one peer stay in order. */
+    if (rc == 0 && !opal_list_is_empty(&endpoint->pending))
+        rc = -EAGAIN;
+    if (rc == 0)
+        rc = idts_tunnel_reserve(&endpoint->tunnel, (uint32_t)length, &payload);
+    if (rc == 0) {
+        memcpy(payload, header, header_size);
+        iov.iov_base = (char *)payload + header_size;
+        iov.iov_len = payload_size;
+        if (payload_size > 0)
+            opal_convertor_pack(convertor, &iov, &iov_count, &payload_size);
+        idts_tunnel_commit(&endpoint->tunnel, tag, (uint32_t)(header_size + payload_size));
+        count_sent(endpoint, header_size + payload_size);
+    }
+    OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
+    if (rc == 0)
+        return OPAL_SUCCESS;
+    return rc == -EAGAIN ? OPAL_ERR_OUT_OF_RESOURCE : send_error(endpoint, rc);
+}
+
+static int push_pending(mca_btl_base_endpoint_t *endpoint)
+{
+    mca_btl_idts_frag_t *frag;
+    int rc, pushed = 0;
+
+    while ((frag = (mca_btl_idts_frag_t *)opal_list_get_first(&endpoint->pending)) !=
+           (mca_btl_idts_frag_t *)opal_list_get_end(&endpoint->pending)) {
+        rc = push_frag(endpoint, frag);
+        if (rc) {
+            if (rc != -EAGAIN)
+                mca_btl_idts_endpoint_closed(endpoint, rc);
+            break;
+        }
+        opal_list_remove_first(&endpoint->pending);
+        frag_sent(frag);
+        pushed++;
+    }
+    return pushed;
+}
+
+/* Hand one record to its owner: the PML, or our GET machinery. */
+static void deliver(mca_btl_base_endpoint_t *endpoint, const struct idts_record *record)
+{
+    const mca_btl_active_message_callback_t *reg;
+    mca_btl_base_segment_t segment;
+    mca_btl_base_descriptor_t descriptor;
+
+    endpoint->received_records++;
+    endpoint->received_bytes += record->length;
+    if (record->tag == MCA_BTL_IDTS_TAG_GET_REQUEST) {
+        mca_btl_idts_get_request_arrived(endpoint, record);
+        return;
+    }
+    if (record->tag == MCA_BTL_IDTS_TAG_GET_DATA) {
+        mca_btl_idts_get_data_arrived(endpoint, record);
+        return;
+    }
+    reg = &mca_btl_base_active_message_trigger[record->tag];
+    if (record->tag < MCA_BTL_TAG_PML || !reg->cbfunc) {
+        opal_output_verbose(1, opal_btl_base_framework.framework_output,
+                            "btl:idts: dropped a record with unknown tag %u from %s", record->tag,
+                            OPAL_NAME_PRINT(endpoint->proc->proc_name));
+        return;
+    }
+    memset(&descriptor, 0, sizeof(descriptor));
+    segment.seg_addr.pval = (void *)record->data;
+    segment.seg_len = record->length;
+    descriptor.des_segments = &segment;
+    descriptor.des_segment_count = 1;
+    reg->cbfunc(&mca_btl_idts_module.super, record->tag, &descriptor, reg->cbdata);
+}
+
+#define MCA_BTL_IDTS_RECEIVE_BATCH 32
+
+int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_record record;
+    int count = 0, rc = 0;
+
+    while (count < MCA_BTL_IDTS_RECEIVE_BATCH && endpoint->state == MCA_BTL_IDTS_OPEN &&
+           (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0) {
+        deliver(endpoint, &record);
+        idts_tunnel_release(&endpoint->tunnel);
+        count++;
+    }
+    if (rc < 0 || endpoint->state != MCA_BTL_IDTS_OPEN) {
+        if (rc < 0 && endpoint->state == MCA_BTL_IDTS_OPEN)
+            mca_btl_idts_endpoint_closed(endpoint, rc);
+        return count;
+    }
+    if (!opal_list_is_empty(&endpoint->pending))
+        count += push_pending(endpoint);
+    if (!opal_list_is_empty(&endpoint->serving))
+        count += mca_btl_idts_serve_gets(endpoint);
+    return count;
+}
+
+int mca_btl_idts_complete_sends(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_idts_frag_t *frag;
+    int count = 0;
+
+    while ((frag = (mca_btl_idts_frag_t *)opal_list_remove_first(&c->completed))) {
+        frag->base.des_cbfunc(&mca_btl_idts_module.super, frag->endpoint, &frag->base,
+                              OPAL_SUCCESS);
+        if (frag->base.des_flags & MCA_BTL_DES_FLAGS_BTL_OWNERSHIP)
+            opal_free_list_return(&c->frags, (opal_free_list_item_t *)frag);
+        count++;
+    }
+    return count;
+}

@@ -8,6 +8,7 @@
 #include "opal/util/show_help.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int idts_register(void);
@@ -93,7 +94,8 @@ static int idts_open(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
 
-    opal_show_help_add_dir(IDTS_HELP_DIR);
+    /* IDTS_HELP_DIR in the environment serves relocated installs and tests. */
+    opal_show_help_add_dir(getenv("IDTS_HELP_DIR") ? getenv("IDTS_HELP_DIR") : IDTS_HELP_DIR);
     OBJ_CONSTRUCT(&c->lock, opal_recursive_mutex_t);
     OBJ_CONSTRUCT(&c->frags, opal_free_list_t);
     OBJ_CONSTRUCT(&c->endpoints, opal_list_t);

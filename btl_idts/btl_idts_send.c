@@ -32,12 +32,13 @@ static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *fra
     return 0;
 }
 
-/* The PML gets its callback from progress, never from inside btl_send. */
+/* btl_send returned OPAL_SUCCESS, so the callback is owed whatever the flags
+ * say; the PML gets it from progress, never from inside btl_send. */
 static void frag_sent(mca_btl_idts_frag_t *frag)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
 
-    if (frag->base.des_flags & MCA_BTL_DES_SEND_ALWAYS_CALLBACK)
+    if (frag->base.des_cbfunc)
         opal_list_append(&c->completed, (opal_list_item_t *)frag);
     else if (frag->base.des_flags & MCA_BTL_DES_FLAGS_BTL_OWNERSHIP)
         opal_free_list_return(&c->frags, (opal_free_list_item_t *)frag);

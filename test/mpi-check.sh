@@ -1,0 +1,72 @@
+#!/bin/bash
+# MPI tests over idts with the component from this build tree (TAP output).
+# Every run is forced through idts with --mca pml ob1 --mca btl idts,self and
+# bounded by a timeout.
+set -u
+build=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
+export OMPI_MCA_mca_base_component_path=$build/btl_idts/.libs:SYS_DEFAULT
+export IDTS_HELP_DIR=${top_srcdir:-$build}/btl_idts
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export ASAN_OPTIONS=detect_leaks=0 # Open MPI's own allocations outlive MPI_Finalize
+program=$build/test/mpi_p2p_test
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+n=0
+failed=0
+
+ok() {
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
+}
+
+run() {
+    local ranks=$1
+    shift
+    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 \
+        --mca orte_base_help_aggregate 0 "$@" "$program"
+}
+
+# Re-number the program's own TAP lines into ours.
+relay() {
+    local line
+    while read -r line; do
+        case "$line" in
+        "ok "*) ok 0 "${line#ok * - }" ;;
+        "not ok "*) ok 1 "${line#not ok * - }" ;;
+        esac
+    done
+}
+
+for ranks in 2 4; do
+    run "$ranks" --mca btl idts,self > "$out/run$ranks" 2> "$out/err$ranks"
+    status=$?
+    relay < "$out/run$ranks"
+    ok "$status" "the suite on $ranks ranks over idts,self exits cleanly ($status)"
+    [ "$status" = 0 ] || cat "$out/err$ranks" >&2
+done
+
+# Offered tcp too, local ranks must still pick idts, and idts must carry data.
+run 2 --mca btl idts,tcp,self --mca btl_base_verbose 10 > "$out/both" 2>&1
+status=$?
+grep -q "Using idts btl for send to" "$out/both" && ! grep -q "Using tcp btl for send to" "$out/both"
+ok $? "with idts,tcp,self offered, Open MPI selects idts for local peers (not tcp)"
+records=$(grep -o 'sent [0-9]* records' "$out/both" | awk '{s += $2} END {print s + 0}')
+[ "$status" = 0 ] && [ "$records" -gt 1000 ]
+ok $? "and idts carried the traffic: $records records counted by the component"
+
+# A third-party program from Debian: NetPIPE's ping-pong up to 1 MiB.
+timeout 300 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
+    NPopenmpi -u 1048576 -o "$out/np" > "$out/np.log" 2>&1
+status=$?
+[ "$status" = 0 ] && [ "$(awk 'END {print $1}' "$out/np")" -ge 1048576 ]
+ok $? "NetPIPE (NPopenmpi) runs to 1 MiB over idts ($status)"
+
+# A ring size the ABI does not allow: a clear error, not a hang.
+timeout 120 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
+    --mca btl_idts_ring_size 1000 "$program" > "$out/bad" 2>&1
+status=$?
+[ "$status" != 0 ] && [ "$status" != 124 ] && grep -q "btl_idts_ring_size: 1000" "$out/bad"
+ok $? "btl_idts_ring_size 1000: the job stops with a message naming the variable"
+
+echo "1..$n"
+exit $failed

@@ -1,0 +1,261 @@
+/*
+ * MPI correctness over whatever BTLs mpirun selects (test/mpi-check forces
+ * idts with --mca btl idts,self): point-to-point at every size boundary,
+ * blocking and non-blocking, many outstanding requests, ordering, wildcards,
+ * probe, derived datatypes, sendrecv, collectives. Every byte is checked;
+ * rank 0 prints one TAP line per check with the number of ranks that failed.
+ */
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int rank, nprocs, tap_count, tap_failed;
+
+/* Every rank calls it; the check passes only if it passed everywhere. */
+static void ok_all(int passed, const char *what)
+{
+    int failures = 0, mine = !passed;
+
+    MPI_Reduce(&mine, &failures, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+        printf("%s %d - %s (%d ranks, %d failed)\n", failures ? "not ok" : "ok", ++tap_count, what,
+               nprocs, failures);
+        fflush(stdout);
+        tap_failed += failures != 0;
+    }
+}
+
+static uint8_t byte_at(size_t i, size_t size, int tag)
+{
+    return (uint8_t)(i * 131 + size * 7 + (size_t)tag);
+}
+
+static void fill(uint8_t *buf, size_t size, int tag)
+{
+    size_t i;
+
+    for (i = 0; i < size; i++)
+        buf[i] = byte_at(i, size, tag);
+}
+
+static int intact(const uint8_t *buf, size_t size, int tag)
+{
+    size_t i;
+
+    for (i = 0; i < size; i++)
+        if (buf[i] != byte_at(i, size, tag))
+            return 0;
+    return 1;
+}
+
+/* Rank pairs (0,1), (2,3)...: even ranks send first. */
+static int partner(void)
+{
+    return rank ^ 1;
+}
+
+static int exchange(size_t size, int nonblocking)
+{
+    uint8_t *out = malloc(size + 1), *in = malloc(size + 1);
+    int peer = partner(), good;
+    MPI_Request requests[2];
+
+    fill(out, size, 3);
+    memset(in, 0, size + 1);
+    if (nonblocking) {
+        MPI_Irecv(in, (int)size, MPI_BYTE, peer, 3, MPI_COMM_WORLD, &requests[0]);
+        MPI_Isend(out, (int)size, MPI_BYTE, peer, 3, MPI_COMM_WORLD, &requests[1]);
+        MPI_Waitall(2, requests, MPI_STATUSES_IGNORE);
+    } else if (rank % 2 == 0) {
+        MPI_Send(out, (int)size, MPI_BYTE, peer, 3, MPI_COMM_WORLD);
+        MPI_Recv(in, (int)size, MPI_BYTE, peer, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    } else {
+        MPI_Recv(in, (int)size, MPI_BYTE, peer, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Send(out, (int)size, MPI_BYTE, peer, 3, MPI_COMM_WORLD);
+    }
+    good = intact(in, size, 3);
+    free(out);
+    free(in);
+    return good;
+}
+
+static void test_sizes(void)
+{
+    /* Around idts's default eager limit (4096, less ob1's headers), its
+     * max_send_size (32768) and ring record limit, and large. */
+    static const size_t sizes[] = {0,      1,      255,     256,           257,      4000,   4095,
+                                   4096,   4097,   32767,   32768,         32769,    131071, 131072,
+                                   131073, 524288, 1 << 20, (1 << 20) + 1, 64u << 20};
+    char what[96];
+    size_t i;
+    int mode;
+
+    for (mode = 0; mode < 2; mode++)
+        for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            snprintf(what, sizeof(what), "%s exchange of %zu bytes",
+                     mode ? "non-blocking" : "blocking", sizes[i]);
+            ok_all(exchange(sizes[i], mode), what);
+        }
+}
+
+/* Many outstanding requests of mixed sizes, completed out of order, must
+ * match in posting order. */
+static void test_outstanding(void)
+{
+    enum { N = 200 };
+    static MPI_Request requests[N];
+    uint8_t *bufs[N];
+    int i, good = 1, peer = partner();
+
+    for (i = 0; i < N; i++) {
+        size_t size = (size_t)(i * 997) % 70000;
+
+        bufs[i] = malloc(size + 1);
+        if (rank % 2 == 0) {
+            fill(bufs[i], size, 7);
+            MPI_Isend(bufs[i], (int)size, MPI_BYTE, peer, 7, MPI_COMM_WORLD, &requests[i]);
+        } else {
+            MPI_Irecv(bufs[i], (int)size, MPI_BYTE, peer, 7, MPI_COMM_WORLD, &requests[i]);
+        }
+    }
+    MPI_Waitall(N, requests, MPI_STATUSES_IGNORE);
+    for (i = 0; i < N; i++) {
+        good &= rank % 2 == 0 || intact(bufs[i], (size_t)(i * 997) % 70000, 7);
+        free(bufs[i]);
+    }
+    ok_all(good, "200 outstanding requests of mixed sizes arrive in posting order");
+}
+
+static void test_wildcards_and_probe(void)
+{
+    int value = -1, good = 1, flag = 0, count = 0, i;
+    MPI_Status status;
+
+    if (rank % 2 == 0) {
+        for (i = 0; i < 10; i++) {
+            value = rank * 100 + i;
+            MPI_Send(&value, 1, MPI_INT, partner(), 10 + i, MPI_COMM_WORLD);
+        }
+    } else {
+        /* Blocking probes and polled iprobes in turn; a later test's messages
+         * may already be on their way, so "nothing more" is not checked. */
+        for (i = 0; i < 10; i++) {
+            if (i % 2)
+                for (flag = 0; !flag;)
+                    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+            else
+                MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+            MPI_Get_count(&status, MPI_INT, &count);
+            good &= status.MPI_SOURCE == partner() && status.MPI_TAG == 10 + i && count == 1;
+            MPI_Recv(&value, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &status);
+            good &= value == partner() * 100 + i && status.MPI_TAG == 10 + i;
+        }
+    }
+    ok_all(good, "ANY_SOURCE/ANY_TAG receives and probes see messages in order");
+}
+
+/* A strided vector: every other int of a 1 MiB array, both ways. */
+static void test_datatypes(void)
+{
+    enum { COUNT = 1 << 17 };
+    int *out = malloc(2 * COUNT * sizeof(int)), *in = calloc(2 * COUNT, sizeof(int));
+    MPI_Datatype strided;
+    int i, good = 1;
+
+    for (i = 0; i < 2 * COUNT; i++)
+        out[i] = i * 3 + rank;
+    MPI_Type_vector(COUNT, 1, 2, MPI_INT, &strided);
+    MPI_Type_commit(&strided);
+    MPI_Sendrecv(out, 1, strided, partner(), 20, in, 1, strided, partner(), 20, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+    for (i = 0; i < 2 * COUNT; i++)
+        good &= in[i] == (i % 2 ? 0 : i * 3 + partner());
+    MPI_Type_free(&strided);
+    free(out);
+    free(in);
+    ok_all(good, "a strided vector datatype (512 KiB of 1 MiB) through sendrecv");
+}
+
+static void test_collectives(void)
+{
+    enum { N = 4096 };
+    int *mine = malloc(N * nprocs * sizeof(int)), *all = malloc(N * nprocs * sizeof(int));
+    long sum = 0, expect = 0;
+    int i, good = 1, token = 0;
+
+    for (i = 0; i < N * nprocs; i++)
+        mine[i] = rank * 1000000 + i;
+    MPI_Alltoall(mine, N, MPI_INT, all, N, MPI_INT, MPI_COMM_WORLD);
+    for (i = 0; i < N * nprocs; i++)
+        good &= all[i] == (i / N) * 1000000 + rank * N + i % N;
+    ok_all(good, "alltoall of 16 KiB blocks");
+
+    MPI_Allreduce(&(long){rank + 1}, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+    for (i = 1; i <= nprocs; i++)
+        expect += i;
+    ok_all(sum == expect, "allreduce");
+
+    memset(all, 0, N * sizeof(int));
+    if (rank == 0)
+        memcpy(all, mine, N * sizeof(int));
+    MPI_Bcast(all, N, MPI_INT, 0, MPI_COMM_WORLD);
+    good = 1;
+    for (i = 0; i < N; i++)
+        good &= all[i] == i;
+    ok_all(good, "broadcast");
+
+    /* A token around the ring of ranks, each adding its rank. */
+    if (rank == 0) {
+        MPI_Send(&token, 1, MPI_INT, 1 % nprocs, 30, MPI_COMM_WORLD);
+        MPI_Recv(&token, 1, MPI_INT, nprocs - 1, 30, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    } else {
+        MPI_Recv(&token, 1, MPI_INT, rank - 1, 30, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        token += rank;
+        MPI_Send(&token, 1, MPI_INT, (rank + 1) % nprocs, 30, MPI_COMM_WORLD);
+    }
+    ok_all(rank != 0 || token == (int)(expect - nprocs), "a token passed around the ring");
+    free(mine);
+    free(all);
+}
+
+static void test_one_sided(void)
+{
+    int *base, value = rank + 1, i, good = 1;
+    MPI_Win win;
+
+    MPI_Win_allocate(nprocs * sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win);
+    memset(base, 0, nprocs * sizeof(int));
+    MPI_Win_fence(0, win);
+    for (i = 0; i < nprocs; i++)
+        MPI_Put(&value, 1, MPI_INT, i, rank, 1, MPI_INT, win);
+    MPI_Win_fence(0, win);
+    for (i = 0; i < nprocs; i++)
+        good &= base[i] == i + 1;
+    MPI_Win_free(&win);
+    ok_all(good, "one-sided puts between fences");
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+    if (nprocs % 2) {
+        if (rank == 0)
+            fprintf(stderr, "mpi_p2p_test: run it on an even number of ranks\n");
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    if (nprocs == 2)
+        test_sizes();
+    test_outstanding();
+    test_wildcards_and_probe();
+    test_datatypes();
+    test_collectives();
+    test_one_sided();
+    if (rank == 0)
+        printf("1..%d\n", tap_count);
+    MPI_Finalize();
+    return rank == 0 && tap_failed ? 1 : 0;
+}

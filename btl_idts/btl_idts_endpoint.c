@@ -14,6 +14,9 @@
 
 static void endpoint_construct(mca_btl_base_endpoint_t *endpoint)
 {
+    /* OBJ_NEW does not zero: everything after the list item starts at 0. */
+    memset((char *)endpoint + sizeof(endpoint->super), 0,
+           sizeof(*endpoint) - sizeof(endpoint->super));
     OBJ_CONSTRUCT(&endpoint->pending, opal_list_t);
     OBJ_CONSTRUCT(&endpoint->serving, opal_list_t);
     OBJ_CONSTRUCT(&endpoint->gets, opal_pointer_array_t);

@@ -54,12 +54,18 @@ records=$(grep -o 'sent [0-9]* records' "$out/both" | awk '{s += $2} END {print 
 [ "$status" = 0 ] && [ "$records" -gt 1000 ]
 ok $? "and idts carried the traffic: $records records counted by the component"
 
-# A third-party program from Debian: NetPIPE's ping-pong up to 1 MiB.
-timeout 300 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
-    NPopenmpi -u 1048576 -o "$out/np" > "$out/np.log" 2>&1
-status=$?
-[ "$status" = 0 ] && [ "$(awk 'END {print $1}' "$out/np")" -ge 1048576 ]
-ok $? "NetPIPE (NPopenmpi) runs to 1 MiB over idts ($status)"
+# A third-party program from Debian: NetPIPE's ping-pong up to 1 MiB. A
+# component built with AddressSanitizer loads only into programs built so.
+if ldd "$build/btl_idts/.libs/mca_btl_idts.so" | grep -q libasan; then
+    n=$((n + 1))
+    echo "ok $n # SKIP NetPIPE: this component is built with AddressSanitizer"
+else
+    timeout 300 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
+        NPopenmpi -u 1048576 -o "$out/np" > "$out/np.log" 2>&1
+    status=$?
+    [ "$status" = 0 ] && [ "$(awk 'END {print $1}' "$out/np")" -ge 1048576 ]
+    ok $? "NetPIPE (NPopenmpi) runs to 1 MiB over idts ($status)"
+fi
 
 # A ring size the ABI does not allow: a clear error, not a hang.
 timeout 120 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \

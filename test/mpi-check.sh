@@ -80,12 +80,32 @@ third_party "HPCC on 4 ranks, its own checks report success" 4 \
     'grep -q "^Success=1" hpccoutf.txt && grep -q " 0 tests completed and failed" hpccoutf.txt' \
     hpcc
 
-# A ring size the ABI does not allow: a clear error, not a hang.
-timeout 120 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
-    --mca btl_idts_ring_size 1000 "$program" > "$out/bad" 2>&1
-status=$?
-[ "$status" != 0 ] && [ "$status" != 124 ] && grep -q "btl_idts_ring_size: 1000" "$out/bad"
-ok $? "btl_idts_ring_size 1000: the job stops with a message naming the variable"
+# A setting idts cannot work with must stop a 2-rank job (not hang), and say
+# why. ORTE 4.1.4 loses some forwarded help messages ("Data unpack would
+# read past end of buffer" in show_help.c, about one in three here, ours or
+# not), so the message is looked for in up to five single-rank runs.
+bench=$build/test/idts_mpi_bench
+fails_saying() {
+    local what=$1 expected=$2 status result try
+    shift 2
+    run 2 --mca btl idts,self "$@" > "$out/error" 2>&1
+    status=$?
+    [ "$status" != 0 ] && [ "$status" != 124 ]
+    ok $? "$what: a 2-rank job stops ($status)"
+    for try in 1 2 3 4 5; do
+        timeout 120 mpirun -np 1 --mca pml ob1 --mca btl idts,self "$@" "$bench" \
+            > "$out/error" 2>&1
+        grep -q "$expected" "$out/error" && break
+    done
+    grep -q "$expected" "$out/error"
+    result=$?
+    ok $result "$what: the help message says why"
+    [ "$result" = 0 ] || sed 's/^/# /' "$out/error"
+}
+
+fails_saying "btl_idts_ring_size 1000" "btl_idts_ring_size: 1000" --mca btl_idts_ring_size 1000
+fails_saying "btl_idts_backend xen without Xen" 'asked to use the "xen" backend' \
+    --mca btl_idts_backend xen
 
 echo "1..$n"
 exit $failed

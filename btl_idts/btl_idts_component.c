@@ -93,9 +93,10 @@ static int idts_register(void)
 static int idts_open(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
-
     /* IDTS_HELP_DIR in the environment serves relocated installs and tests. */
-    opal_show_help_add_dir(getenv("IDTS_HELP_DIR") ? getenv("IDTS_HELP_DIR") : IDTS_HELP_DIR);
+    const char *help_dir = getenv("IDTS_HELP_DIR");
+
+    opal_show_help_add_dir(help_dir ? help_dir : IDTS_HELP_DIR);
     OBJ_CONSTRUCT(&c->lock, opal_recursive_mutex_t);
     OBJ_CONSTRUCT(&c->frags, opal_free_list_t);
     OBJ_CONSTRUCT(&c->endpoints, opal_list_t);
@@ -209,6 +210,7 @@ static mca_btl_base_module_t **idts_init(int *num_btls, bool progress_threads, b
         return NULL;
     }
     c->module = &mca_btl_idts_module;
+    c->poll_countdown = 1;
     btls[0] = &mca_btl_idts_module.super;
     *num_btls = 1;
     opal_output_verbose(10, opal_btl_base_framework.framework_output,
@@ -225,7 +227,7 @@ static int idts_progress(void)
     OPAL_THREAD_LOCK(&c->lock);
     for (i = 0; i < c->open_count; i++)
         count += mca_btl_idts_progress_endpoint(c->open[i]);
-    if (--c->poll_countdown == 0 || c->poll_countdown > c->poll_interval) {
+    if (--c->poll_countdown == 0) {
         c->poll_countdown = c->poll_interval;
         count += mca_btl_idts_poll_connections();
     }

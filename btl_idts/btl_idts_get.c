@@ -123,6 +123,13 @@ int mca_btl_idts_get(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoi
     memcpy(frag->segment.seg_addr.pval, &request, sizeof(request));
     frag->base.des_flags = MCA_BTL_DES_FLAGS_BTL_OWNERSHIP;
     rc = mca_btl_idts_send(btl, endpoint, &frag->base, MCA_BTL_IDTS_TAG_GET_REQUEST);
+    if (rc != OPAL_SUCCESS) {
+        OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
+        opal_pointer_array_set_item(&endpoint->gets, op->token, NULL);
+        endpoint->gets_outstanding--;
+        OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
+        free(op);
+    }
     return rc;
 }
 

@@ -309,9 +309,10 @@ static int ready(struct idts_tunnel *tunnel, unsigned events, uint32_t send_leng
             got |= IDTS_WAIT_RECV;
     }
     if (events & IDTS_WAIT_SEND) {
+        /* A failed tunnel still delivers what the peer left: report that first. */
         rc = usable(tunnel);
         if (rc)
-            return rc;
+            return got ? got : rc;
         if (idts_ring_writable(&tunnel->tx, send_length))
             got |= IDTS_WAIT_SEND;
         else if (tunnel->tx.error)

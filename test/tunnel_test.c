@@ -356,10 +356,25 @@ static int idle_child(const char *k)
         pause();
 }
 
+/* Reads nothing, sends one record once the parent sleeps, and dies. */
+static int last_words_child(const char *k)
+{
+    struct idts_tunnel t;
+
+    if (open_attacher(&t, k) != 0)
+        return 1;
+    usleep(200000);
+    if (send_wait(&t, 9, "bye", 3) != 0)
+        return 1;
+    raise(SIGKILL);
+    return 1;
+}
+
 static void test_peer_killed(void)
 {
     static uint8_t buf[1024];
     struct idts_tunnel t;
+    struct idts_record record;
     void *payload;
     pid_t child = spawn(idle_child, "kill");
     int rc = open_creator(&t, key("kill"), RING);
@@ -382,6 +397,24 @@ static void test_peer_killed(void)
     ok(idts_tunnel_reserve(&t, 8, &payload) == -EPIPE, "and reserve says -EPIPE afterwards");
     idts_tunnel_close(&t);
     reap(child);
+
+    /* We sleep for either event with our ring towards the peer full; it sends
+     * one record and dies at once, so the record and the hang-up come
+     * together. */
+    child = spawn(last_words_child, "lastwords");
+    rc = open_creator(&t, key("lastwords"), RING);
+    while (rc == 0)
+        rc = idts_tunnel_send(&t, 0, buf, sizeof(buf));
+    t.spin_ns = 0;
+    if (rc == -EAGAIN)
+        rc = idts_tunnel_wait(&t, IDTS_WAIT_RECV | IDTS_WAIT_SEND, sizeof(buf), TIMEOUT_MS);
+    reap(child);
+    ok(rc == IDTS_WAIT_RECV && idts_tunnel_peek(&t, &record) == 1 && record.tag == 9,
+       "a dead peer's last record is still reported when waiting to send too (%d)", rc);
+    idts_tunnel_release(&t);
+    ok(idts_tunnel_wait(&t, IDTS_WAIT_RECV | IDTS_WAIT_SEND, sizeof(buf), TIMEOUT_MS) == -EPIPE,
+       "and once it is read, the wait says -EPIPE");
+    idts_tunnel_close(&t);
 }
 
 static void test_connect_errors(void)

@@ -259,6 +259,9 @@ static int receive_offer(struct shm_link *sl, struct shm_offer *offer, int fds[S
     ssize_t n = recvmsg(sl->sock_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     size_t nfds = 0;
 
+    /* The creator hung up before handing the region over. */
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return -EPIPE;
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {

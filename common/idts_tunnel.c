@@ -217,7 +217,8 @@ int idts_tunnel_connect_wait(struct idts_tunnel *tunnel, int timeout_ms)
 
 uint32_t idts_tunnel_max_payload(const struct idts_tunnel *tunnel)
 {
-    return idts_ring_max_payload(tunnel->tx.size);
+    /* An attacher learns the ring size only when it maps the region. */
+    return tunnel->tx.size ? idts_ring_max_payload(tunnel->tx.size) : 0;
 }
 
 /* 0 when open; else what a call on the tunnel returns. */

@@ -61,7 +61,7 @@ int idts_tunnel_connect(struct idts_tunnel *tunnel);
 /* idts_tunnel_connect() until open, failed, or timeout_ms passed. */
 int idts_tunnel_connect_wait(struct idts_tunnel *tunnel, int timeout_ms);
 
-/* The largest payload one record can carry. */
+/* The largest payload one record can carry; 0 until the rings are known. */
 uint32_t idts_tunnel_max_payload(const struct idts_tunnel *tunnel);
 
 int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload);

@@ -10,9 +10,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -417,12 +420,32 @@ static void test_peer_killed(void)
     idts_tunnel_close(&t);
 }
 
+/* A creator that takes the connection and hangs up without an offer. */
+static int hanging_up_creator(const char *k)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0), conn;
+    int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-%s", k);
+
+    if (listener < 0 ||
+        bind(listener, (struct sockaddr *)&addr,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0 ||
+        listen(listener, 1) != 0 || (conn = accept(listener, NULL, NULL)) < 0)
+        return 1;
+    close(conn);
+    close(listener);
+    return 0;
+}
+
 static void test_connect_errors(void)
 {
     struct idts_tunnel t, other;
+    pid_t child;
     int rc;
 
     rc = idts_tunnel_attach(&t, &be, be.instance, key("nobody"));
+    ok(rc == 0 && idts_tunnel_max_payload(&t) == 0,
+       "an attacher knows no payload limit before it connects");
     if (rc == 0)
         rc = idts_tunnel_connect_wait(&t, 300);
     ok(rc == -ETIMEDOUT, "attaching to a key nobody published times out (%d)", rc);
@@ -443,6 +466,14 @@ static void test_connect_errors(void)
        "ring sizes that are not a power of two from 4 KiB to 64 MiB: -EINVAL");
     ok(idts_tunnel_create(&t, &be, "another-host", key("far"), RING) == -EHOSTUNREACH,
        "a peer in another instance: -EHOSTUNREACH");
+
+    child = spawn(hanging_up_creator, "hangup");
+    rc = idts_tunnel_attach(&t, &be, be.instance, key("hangup"));
+    if (rc == 0)
+        rc = idts_tunnel_connect_wait(&t, TIMEOUT_MS);
+    ok(rc == -EPIPE, "a creator that hangs up before handing over: -EPIPE (%d)", rc);
+    idts_tunnel_close(&t);
+    reap(child);
 }
 
 /* What a hostile creator does to its control page before handing it over. */

@@ -53,11 +53,13 @@ static int idts_register(void)
         "kernel), or \"auto\" (the first that works here)",
         MCA_BASE_VAR_TYPE_STRING, NULL, 0, 0, OPAL_INFO_LVL_3, MCA_BASE_VAR_SCOPE_READONLY,
         &c->backend_name);
-    c->ring_size = 1u << 20;
+    c->ring_size = 0;
     register_uint("ring_size",
                   "Bytes of each of the two rings of a tunnel, a power of two from 4096 to "
-                  "67108864. Larger rings stream faster; each peer costs twice this much "
-                  "shared memory (and, on xen, twice this much in grants)",
+                  "67108864, or 0 for the backend's default (shm: 1 MiB; xen: 128 KiB, so that "
+                  "the 1024 grants xen_gntalloc allows by default serve 15 tunnels). Larger "
+                  "rings stream faster; each peer costs twice this much shared memory (on xen, "
+                  "one grant per 4 KiB page)",
                   OPAL_INFO_LVL_4, &c->ring_size);
     c->get_chunk = 128u << 10;
     register_uint("get_chunk",
@@ -157,6 +159,12 @@ static int open_backend(void)
     int rc = idts_backend_open(&c->backend, c->backend_name);
 
     if (rc == 0) {
+        /* With "auto", why holds what ruled out the backends tried first. */
+        if (c->backend.why[0])
+            opal_output_verbose(10, opal_btl_base_framework.framework_output,
+                                "btl:idts: using backend %s; passed over: %s", c->backend.ops->name,
+                                c->backend.why);
+        c->backend.why[0] = '\0';
         c->backend_open = 1;
         return OPAL_SUCCESS;
     }
@@ -199,8 +207,15 @@ static mca_btl_base_module_t **idts_init(int *num_btls, bool progress_threads, b
     (void)progress_threads;
     (void)mpi_threads;
     *num_btls = 0;
-    if (check_variables() != OPAL_SUCCESS || open_backend() != OPAL_SUCCESS)
+    if (open_backend() != OPAL_SUCCESS)
         return NULL;
+    if (c->ring_size == 0)
+        c->ring_size = (uint32_t)(c->backend.share_size / 2);
+    if (check_variables() != OPAL_SUCCESS) {
+        idts_backend_close(&c->backend);
+        c->backend_open = 0;
+        return NULL;
+    }
     btls = malloc(sizeof(*btls));
     if (!btls || mca_btl_idts_module_setup(&mca_btl_idts_module) != OPAL_SUCCESS ||
         publish_modex() != OPAL_SUCCESS) {

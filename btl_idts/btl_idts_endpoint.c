@@ -44,7 +44,7 @@ static int64_t now_ns(void)
 
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len)
 {
-    snprintf(key, len, "in.%x.%u", (unsigned)name->jobid, (unsigned)name->vpid);
+    snprintf(key, len, "in-%x-%u", (unsigned)name->jobid, (unsigned)name->vpid);
 }
 
 static mca_btl_base_endpoint_t *find_endpoint(opal_process_name_t name)
@@ -73,7 +73,7 @@ mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const c
     endpoint->creator = opal_compare_proc(self, peer) < 0;
     low = endpoint->creator ? &self : &peer;
     high = endpoint->creator ? &peer : &self;
-    snprintf(endpoint->key, sizeof(endpoint->key), "t.%x.%u.%x.%u", (unsigned)low->jobid,
+    snprintf(endpoint->key, sizeof(endpoint->key), "t-%x-%u-%x-%u", (unsigned)low->jobid,
              (unsigned)low->vpid, (unsigned)high->jobid, (unsigned)high->vpid);
     mca_btl_idts_inbox_key(&peer, endpoint->peer_inbox, sizeof(endpoint->peer_inbox));
     memcpy(endpoint->peer_instance, instance, sizeof(endpoint->peer_instance));

@@ -181,12 +181,16 @@ static int idts_register_error(mca_btl_base_module_t *btl, mca_btl_base_module_e
 void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error)
 {
     mca_btl_idts_module_t *module = &mca_btl_idts_module;
-    char peer[256];
+    struct idts_backend *be = &mca_btl_idts_component.backend;
+    char peer[256], cause[sizeof(be->why) + 64];
 
+    /* A backend explains the failures the user can fix (a grant limit...). */
+    snprintf(cause, sizeof(cause), "%s%s%s", strerror(error < 0 ? -error : error),
+             be->why[0] ? ": " : "", be->why);
+    be->why[0] = '\0';
     snprintf(peer, sizeof(peer), "%s", OPAL_NAME_PRINT(endpoint->proc->proc_name));
     opal_show_help("help-btl-idts.txt", topic, true, opal_process_info.nodename,
-                   OPAL_NAME_PRINT(opal_proc_local_get()->proc_name), peer,
-                   strerror(error < 0 ? -error : error));
+                   OPAL_NAME_PRINT(opal_proc_local_get()->proc_name), peer, cause);
     if (module->error_cb)
         module->error_cb(&module->super, MCA_BTL_ERROR_FLAGS_FATAL, endpoint->proc,
                          "idts tunnel failed");

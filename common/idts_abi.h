@@ -151,8 +151,12 @@ struct idts_ctrl {
     /* +192, 192 bytes each. ring[0]: creator -> attacher; ring[1]: attacher
      * -> creator. All zero when the region is published. */
     struct idts_ring_ctrl ring[2];
-    /* +576 to the end of the page: reserved to the backend (zero on shm). */
+    /* +576 to the end of the page: the backend area, written by the creator
+     * before the region is published and never again. xen: the grant
+     * references of the data pages, in order, 4 bytes each. shm: zero. */
 };
+
+#define IDTS_CTRL_BACKEND_OFFSET 576u
 
 _Static_assert(sizeof(struct idts_record_header) == IDTS_RECORD_HEADER_SIZE,
                "record header is 8 bytes");
@@ -163,7 +167,7 @@ _Static_assert(offsetof(struct idts_ctrl, attacher_live) == 128, "+128");
 _Static_assert(offsetof(struct idts_ctrl, ring) == 192, "+192");
 _Static_assert(offsetof(struct idts_ring_ctrl, cons) == 64, "+64");
 _Static_assert(offsetof(struct idts_ring_ctrl, consumer_waiting) == 128, "+128");
-_Static_assert(sizeof(struct idts_ctrl) == 576, "control fields end at +576");
+_Static_assert(sizeof(struct idts_ctrl) == IDTS_CTRL_BACKEND_OFFSET, "control fields end at +576");
 _Static_assert(sizeof(struct idts_ctrl) <= IDTS_CTRL_SIZE, "control fields fit the control page");
 
 #endif

@@ -4,7 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* In the order "auto" tries them: a Xen domain with a host identity uses
+ * xen even towards ends in the same domain, so that all its tunnels work alike. */
 static const struct idts_backend_ops *const backends[] = {
+#ifdef IDTS_HAVE_XEN
+    &idts_backend_xen,
+#endif
     &idts_backend_shm,
 };
 
@@ -46,7 +51,7 @@ void idts_backend_close(struct idts_backend *be)
 
 int idts_key_valid(const char *key)
 {
-    size_t n = strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    size_t n = strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
 
     return n > 0 && n < IDTS_KEY_MAX && key[n] == '\0';
 }

@@ -89,10 +89,14 @@ struct idts_backend {
     void *priv;
     char host[IDTS_ID_MAX];
     char instance[IDTS_ID_MAX];
+    /* Bytes of data a link should share unless told otherwise: set by open.
+     * Xen's grants are a scarce, domain-wide budget; shm memory is not. */
+    size_t share_size;
     char why[160]; /* why open failed, for the user */
 };
 
 extern const struct idts_backend_ops idts_backend_shm;
+extern const struct idts_backend_ops idts_backend_xen;
 
 /*
  * Open the backend called `name` ("shm", "xen"), or with "auto" the first
@@ -102,7 +106,8 @@ extern const struct idts_backend_ops idts_backend_shm;
 int idts_backend_open(struct idts_backend *be, const char *name);
 void idts_backend_close(struct idts_backend *be);
 
-/* Nonzero if key is usable: 1 to IDTS_KEY_MAX-1 of [A-Za-z0-9._-]. */
+/* Nonzero if key is usable: 1 to IDTS_KEY_MAX-1 of [A-Za-z0-9_-], which
+ * every backend can name (XenStore node names allow no '.'). */
 int idts_key_valid(const char *key);
 
 #endif

@@ -102,6 +102,7 @@ static int shm_be_open(struct idts_backend *be)
     }
     snprintf(be->host, sizeof(be->host), "%s.%lu", boot_id, (unsigned long)netns.st_ino);
     memcpy(be->instance, be->host, sizeof(be->instance));
+    be->share_size = 2u << 20;
     sb = malloc(sizeof(*sb));
     if (!sb)
         return -ENOMEM;

@@ -79,7 +79,8 @@ static int start(struct idts_tunnel *tunnel, struct idts_backend *backend,
 
 static void init_ctrl(struct idts_ctrl *ctrl, uint32_t ring_size)
 {
-    memset(ctrl, 0, IDTS_CTRL_SIZE);
+    /* The backend area past the fields is the backend's: share filled it. */
+    memset(ctrl, 0, sizeof(*ctrl));
     ctrl->magic = IDTS_ABI_MAGIC;
     ctrl->version = IDTS_ABI_VERSION;
     ctrl->ctrl_size = IDTS_CTRL_SIZE;

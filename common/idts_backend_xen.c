@@ -1,0 +1,714 @@
+/*
+ * The xen backend: ends are processes in Xen domains of one physical host.
+ *
+ * Pages: the creator allocates the control page with gntalloc's unmap notify
+ * (its live byte is cleared and the peer signalled if it dies) and the data
+ * pages in one more call, and writes the data pages' grant references into
+ * the control page's backend area (struct xen_refs below). The attacher maps
+ * the control page with gntdev's unmap notify on its own live byte, copies
+ * the references once, checks them and maps the data pages.
+ *
+ * Notification: one event channel per tunnel. The creator binds an unbound
+ * port for the peer domain, the attacher binds to it interdomain.
+ *
+ * XenStore: every end writes only under its own /local/domain/<domid>/data/idts
+ * (the one place a guest may write), each node readable by the peer domain
+ * only, and every value starts with the writer's pid so that a later process
+ * of the same domain can remove what a killed one left:
+ *   <key>@offer           creator: "pid ctrl-ref port pages", then "pid" once
+ *                         accepted, until the tunnel is closed
+ *   <key>@attach          attacher: "pid", until the tunnel is closed
+ *   <inbox>@inbox         listener: "pid", readable by every domain
+ *   <inbox>@knock-<p>-<n> knocker p's nth knock: "pid hex-bytes"
+ * ('@' is valid in node names and never in a key, so names cannot collide.)
+ * A listener watches /local/domain and takes the knock nodes addressed to its
+ * inbox; XenStore delivers a watch event only to domains allowed to read the
+ * node. A destroyed domain's unmap notify never runs, but the toolstack
+ * removes its XenStore tree: an end that waits checks the peer's node once a
+ * second and reports -EPIPE when it is gone.
+ *
+ * Host identity: dom0's idts-hostd writes /local/domain/<domid>/idts/host
+ * (read-only for the guest); without it the backend does not open.
+ */
+#define _GNU_SOURCE
+#include "idts_abi.h"
+#include "idts_backend.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenevtchn.h>
+#include <xengnttab.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#define XEN_PAGE_SIZE 4096u
+#define XEN_MAX_DOMID 0x7fefu /* DOMID_FIRST_RESERVED - 1 */
+#define XEN_HOST_NODE "idts/host"
+#define XEN_KNOCK_MAX 1024u /* bytes of one knock message */
+#define XEN_PATH_MAX  160
+#define XEN_CHECK_MS  1000 /* how often a waiting end looks for its peer's domain */
+/* 64 data pages + 1 control page = 65 grants a tunnel: gntalloc's default
+ * limit of 1024 grants then serves 15 tunnels created in a domain. */
+#define XEN_SHARE_SIZE (256u << 10)
+
+/* The control page's backend area on xen: the data pages' grant refs. */
+struct xen_refs {
+    uint32_t ref[(IDTS_CTRL_SIZE - IDTS_CTRL_BACKEND_OFFSET) / sizeof(uint32_t)];
+};
+#define XEN_MAX_DATA_PAGES (sizeof(struct xen_refs) / sizeof(uint32_t))
+
+struct xen_backend {
+    struct xs_handle *xs;
+    xengntshr_handle *gntshr;
+    xengnttab_handle *gnttab;
+    unsigned domid;
+    char dir[48]; /* our /local/domain/<domid>/data/idts */
+    char inbox[IDTS_KEY_MAX];
+    char last_knock[XEN_PATH_MAX]; /* a knock's write and perms may fire twice */
+    unsigned knocks;
+};
+
+struct xen_link {
+    struct xen_backend *xb;
+    int creator;
+    unsigned peer;
+    xenevtchn_handle *evtchn;
+    evtchn_port_t port; /* ours */
+    void *ctrl;
+    void *data;
+    uint32_t pages;               /* of data */
+    uint32_t ctrl_ref;            /* creator */
+    int published;                /* node is ours to remove */
+    char node[XEN_PATH_MAX];      /* ours */
+    char peer_node[XEN_PATH_MAX]; /* the peer's: gone means the peer is */
+};
+
+/* The libraries log every failure to stderr; failures here are answers. */
+static void quiet_message(struct xentoollog_logger *logger, xentoollog_level level, int errnoval,
+                          const char *context, const char *format, va_list args)
+{
+    (void)logger, (void)level, (void)errnoval, (void)context, (void)format, (void)args;
+}
+
+static void quiet_destroy(struct xentoollog_logger *logger)
+{
+    (void)logger;
+}
+
+static struct xentoollog_logger quiet = {.vmessage = quiet_message, .destroy = quiet_destroy};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A decimal number with nothing around it, at most max. */
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return -EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static char *read_node(struct xen_backend *xb, const char *path)
+{
+    unsigned len;
+
+    return xs_read(xb->xs, XBT_NULL, path, &len);
+}
+
+/* Write path = value, readable by domain `reader` (or by all with -1), in one
+ * transaction so that a watcher sees the node only with its final rights. */
+static int write_node(struct xen_backend *xb, const char *path, const char *value, int reader)
+{
+    struct xs_permissions perms[2] = {
+        {.id = xb->domid, .perms = reader < 0 ? XS_PERM_READ : XS_PERM_NONE},
+        {.id = (unsigned)reader, .perms = XS_PERM_READ},
+    };
+    /* The owner always may read; xenstored refuses it listed twice. */
+    unsigned count = reader < 0 || (unsigned)reader == xb->domid ? 1 : 2;
+    int tries;
+
+    for (tries = 0; tries < 16; tries++) {
+        xs_transaction_t t = xs_transaction_start(xb->xs);
+
+        if (t == XBT_NULL)
+            return -errno;
+        if (!xs_write(xb->xs, t, path, value, (unsigned)strlen(value)) ||
+            !xs_set_permissions(xb->xs, t, path, perms, count)) {
+            int rc = -errno;
+
+            xs_transaction_end(xb->xs, t, true);
+            return rc;
+        }
+        if (xs_transaction_end(xb->xs, t, false))
+            return 0;
+        if (errno != EAGAIN)
+            return -errno;
+    }
+    return -EAGAIN;
+}
+
+/* A node of ours whose writer is dead is left over from a killed process. */
+static int node_is_stale(struct xen_backend *xb, const char *path)
+{
+    char *value = read_node(xb, path);
+    unsigned pid;
+    int stale = 0;
+
+    if (value) {
+        char *space = strchr(value, ' ');
+
+        if (space)
+            *space = '\0';
+        stale =
+            parse_uint(value, INT32_MAX, &pid) != 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+        free(value);
+    }
+    return stale;
+}
+
+/* Remove our nodes that match: stale ones at open, our knocks at close. */
+static void remove_nodes(struct xen_backend *xb, int (*match)(struct xen_backend *, const char *))
+{
+    char path[XEN_PATH_MAX];
+    unsigned n, i;
+    char **names = xs_directory(xb->xs, XBT_NULL, xb->dir, &n);
+
+    for (i = 0; names && i < n; i++) {
+        snprintf(path, sizeof(path), "%s/%s", xb->dir, names[i]);
+        if (match(xb, path))
+            xs_rm(xb->xs, XBT_NULL, path);
+    }
+    free(names);
+}
+
+static int is_my_knock(struct xen_backend *xb, const char *path)
+{
+    char mark[32];
+
+    (void)xb;
+    snprintf(mark, sizeof(mark), "@knock-%d-", (int)getpid());
+    return strstr(path, mark) != NULL;
+}
+
+static int open_failed(struct idts_backend *be, int err, const char *what)
+{
+    snprintf(be->why, sizeof(be->why), "%s (%s)", what, strerror(err));
+    return -ENODEV;
+}
+
+static int read_identity(struct idts_backend *be, struct xen_backend *xb)
+{
+    char *domid = read_node(xb, "domid");
+    char *host;
+    int rc = domid ? parse_uint(domid, XEN_MAX_DOMID, &xb->domid) : -ENOENT;
+
+    free(domid);
+    if (rc)
+        return open_failed(be, -rc, "this domain's id is not in XenStore (domid)");
+    host = read_node(xb, XEN_HOST_NODE);
+    if (!host || !host[0] || strlen(host) >= sizeof(be->host) ||
+        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
+            strlen(host)) {
+        free(host);
+        snprintf(be->why, sizeof(be->why),
+                 "XenStore has no valid host identity for domain %u (%s): run idts-hostd in "
+                 "dom0",
+                 xb->domid, XEN_HOST_NODE);
+        return -ENODEV;
+    }
+    strcpy(be->host, host);
+    free(host);
+    snprintf(be->instance, sizeof(be->instance), "%u", xb->domid);
+    snprintf(xb->dir, sizeof(xb->dir), "/local/domain/%u/data/idts", xb->domid);
+    return 0;
+}
+
+static void xen_be_close(struct idts_backend *be)
+{
+    struct xen_backend *xb = be->priv;
+    char path[XEN_PATH_MAX];
+
+    if (xb->xs && xb->dir[0]) {
+        if (xb->inbox[0]) {
+            xs_unwatch(xb->xs, "/local/domain", "idts-knock");
+            snprintf(path, sizeof(path), "%s/%s@inbox", xb->dir, xb->inbox);
+            xs_rm(xb->xs, XBT_NULL, path);
+        }
+        remove_nodes(xb, is_my_knock);
+    }
+    if (xb->gnttab)
+        xengnttab_close(xb->gnttab);
+    if (xb->gntshr)
+        xengntshr_close(xb->gntshr);
+    xs_close(xb->xs);
+    free(xb);
+    be->priv = NULL;
+}
+
+static int xen_be_open(struct idts_backend *be)
+{
+    struct xen_backend *xb = calloc(1, sizeof(*xb));
+    xenevtchn_handle *evtchn;
+    int rc;
+
+    if (!xb)
+        return -ENOMEM;
+    be->priv = xb;
+    xb->xs = xs_open(0);
+    if (!xb->xs)
+        rc = open_failed(be, errno,
+                         "XenStore is not reachable: not a Xen domain, or xenfs is not mounted "
+                         "on /proc/xen");
+    else
+        rc = read_identity(be, xb);
+    if (rc == 0 && !(xb->gntshr = xengntshr_open(&quiet, 0)))
+        rc = open_failed(be, errno, "cannot open /dev/xen/gntalloc: load xen-gntalloc");
+    if (rc == 0 && !(xb->gnttab = xengnttab_open(&quiet, 0)))
+        rc = open_failed(be, errno, "cannot open /dev/xen/gntdev: load xen-gntdev");
+    if (rc == 0) {
+        evtchn = xenevtchn_open(&quiet, 0);
+        if (evtchn)
+            xenevtchn_close(evtchn);
+        else
+            rc = open_failed(be, errno, "cannot open /dev/xen/evtchn: load xen-evtchn");
+    }
+    if (rc) {
+        xen_be_close(be);
+        return rc;
+    }
+    remove_nodes(xb, node_is_stale);
+    be->share_size = XEN_SHARE_SIZE;
+    return 0;
+}
+
+static int peer_domid(const char *peer, unsigned *domid)
+{
+    return parse_uint(peer, XEN_MAX_DOMID, domid) ? -EHOSTUNREACH : 0;
+}
+
+static struct xen_link *link_new(struct idts_backend *be, unsigned peer, int creator)
+{
+    struct xen_link *xl = calloc(1, sizeof(*xl));
+
+    if (xl) {
+        xl->xb = be->priv;
+        xl->peer = peer;
+        xl->creator = creator;
+        xl->evtchn = xenevtchn_open(&quiet, 0);
+        if (!xl->evtchn) {
+            free(xl);
+            xl = NULL;
+        }
+    }
+    return xl;
+}
+
+static void set_paths(struct xen_link *xl, const char *key)
+{
+    const char *ours = xl->creator ? "offer" : "attach";
+    const char *theirs = xl->creator ? "attach" : "offer";
+
+    snprintf(xl->node, sizeof(xl->node), "%s/%s@%s", xl->xb->dir, key, ours);
+    snprintf(xl->peer_node, sizeof(xl->peer_node), "/local/domain/%u/data/idts/%s@%s", xl->peer,
+             key, theirs);
+}
+
+/* Says in be->why which step failed, for the user's error message. */
+static int step_failed(struct idts_backend *be, int err, const char *step)
+{
+    snprintf(be->why, sizeof(be->why), "xen: %s failed (%s)", step, strerror(err));
+    return -err;
+}
+
+/* gntalloc refuses more grants than its device-wide limit with ENOSPC. */
+static int share_failed(struct idts_backend *be, int err, size_t pages)
+{
+    if (err != ENOSPC && err != ENOMEM)
+        return step_failed(be, err, "sharing pages (gntalloc)");
+    snprintf(be->why, sizeof(be->why),
+             "this domain may share no more pages: %zu more would exceed the grant limit "
+             "in /sys/module/xen_gntalloc/parameters/limit (raise it, or use smaller rings)",
+             pages);
+    return -err;
+}
+
+static int xen_be_share(struct idts_backend *be, const char *peer, size_t data_size,
+                        struct idts_link *link)
+{
+    struct xen_backend *xb = be->priv;
+    struct xen_link *xl;
+    struct xen_refs *refs;
+    unsigned domid;
+    int rc = peer_domid(peer, &domid);
+
+    if (rc)
+        return rc;
+    if (data_size == 0 || data_size % XEN_PAGE_SIZE ||
+        data_size / XEN_PAGE_SIZE > XEN_MAX_DATA_PAGES)
+        return -EMSGSIZE;
+    xl = link_new(be, domid, 1);
+    if (!xl)
+        return -errno;
+    link->priv = xl;
+    xl->pages = (uint32_t)(data_size / XEN_PAGE_SIZE);
+    rc = xenevtchn_bind_unbound_port(xl->evtchn, domid);
+    if (rc < 0)
+        return step_failed(be, errno, "binding an event channel for the peer");
+    xl->port = (evtchn_port_t)rc;
+    xl->ctrl = xengntshr_share_page_notify(xb->gntshr, domid, &xl->ctrl_ref, 1,
+                                           (uint32_t)link->live_offset, xl->port);
+    if (!xl->ctrl)
+        return share_failed(be, errno, xl->pages + 1);
+    refs = (struct xen_refs *)((uint8_t *)xl->ctrl + IDTS_CTRL_BACKEND_OFFSET);
+    xl->data = xengntshr_share_pages(xb->gntshr, domid, (int)xl->pages, refs->ref, 1);
+    if (!xl->data)
+        return share_failed(be, errno, xl->pages);
+    link->ctrl = xl->ctrl;
+    link->data = xl->data;
+    link->data_size = data_size;
+    return 0;
+}
+
+static int node_exists_alive(struct xen_backend *xb, const char *path)
+{
+    char *value = read_node(xb, path);
+
+    free(value);
+    return value != NULL && !node_is_stale(xb, path);
+}
+
+static int xen_be_publish(struct idts_backend *be, struct idts_link *link, const char *key)
+{
+    struct xen_link *xl = link->priv;
+    char value[64];
+    int rc;
+
+    set_paths(xl, key);
+    if (node_exists_alive(be->priv, xl->node))
+        return -EADDRINUSE;
+    snprintf(value, sizeof(value), "%d %" PRIu32 " %u %" PRIu32, (int)getpid(), xl->ctrl_ref,
+             (unsigned)xl->port, xl->pages);
+    rc = write_node(be->priv, xl->node, value, (int)xl->peer);
+    xl->published = rc == 0;
+    return rc ? step_failed(be, -rc, "publishing the offer in XenStore") : 0;
+}
+
+/* Once the attacher has said it mapped, our offer is withdrawn. */
+static int xen_be_accept(struct idts_backend *be, struct idts_link *link)
+{
+    struct xen_link *xl = link->priv;
+    char *attached = read_node(be->priv, xl->peer_node);
+    char value[16];
+
+    if (!attached)
+        return -EAGAIN;
+    free(attached);
+    snprintf(value, sizeof(value), "%d", (int)getpid());
+    return write_node(be->priv, xl->node, value, (int)xl->peer);
+}
+
+/* "pid ctrl-ref port pages", each in range, or -EPROTO. */
+static int parse_offer(const char *value, uint32_t *ctrl_ref, unsigned *port, uint32_t *pages)
+{
+    unsigned pid, ref, p, n;
+    char extra;
+
+    if (sscanf(value, "%u %u %u %u%c", &pid, &ref, &p, &n, &extra) != 4)
+        return -EPROTO;
+    if (n == 0 || n > XEN_MAX_DATA_PAGES)
+        return -EPROTO;
+    *ctrl_ref = ref;
+    *port = p;
+    *pages = n;
+    return 0;
+}
+
+static int map_data(struct xen_backend *xb, struct xen_link *xl)
+{
+    const volatile struct xen_refs *shared =
+        (const volatile struct xen_refs *)((const uint8_t *)xl->ctrl + IDTS_CTRL_BACKEND_OFFSET);
+    uint32_t refs[XEN_MAX_DATA_PAGES];
+    uint32_t i;
+
+    /* Copied once: the creator cannot change what we map after we check it. */
+    for (i = 0; i < xl->pages; i++)
+        refs[i] = shared->ref[i];
+    xl->data = xengnttab_map_domain_grant_refs(xb->gnttab, xl->pages, xl->peer, refs,
+                                               PROT_READ | PROT_WRITE);
+    return xl->data ? 0 : -errno;
+}
+
+static int xen_be_map(struct idts_backend *be, const char *peer, const char *key,
+                      struct idts_link *link)
+{
+    struct xen_backend *xb = be->priv;
+    struct xen_link *xl;
+    char *offer, value[16];
+    unsigned domid, port;
+    int rc = peer_domid(peer, &domid);
+
+    if (rc)
+        return rc;
+    if (!link->priv) {
+        link->priv = link_new(be, domid, 0);
+        if (!link->priv)
+            return -errno;
+        set_paths(link->priv, key);
+    }
+    xl = link->priv;
+    offer = read_node(xb, xl->peer_node);
+    if (!offer)
+        return -EAGAIN;
+    rc = parse_offer(offer, &xl->ctrl_ref, &port, &xl->pages);
+    /* A bare pid: the offer was taken by another attacher. */
+    if (rc && !strchr(offer, ' '))
+        rc = -EAGAIN;
+    free(offer);
+    if (rc)
+        return rc;
+    rc = xenevtchn_bind_interdomain(xl->evtchn, domid, port);
+    if (rc < 0)
+        return step_failed(be, errno, "binding to the peer's event channel");
+    xl->port = (evtchn_port_t)rc;
+    xl->ctrl =
+        xengnttab_map_grant_ref_notify(xb->gnttab, domid, xl->ctrl_ref, PROT_READ | PROT_WRITE,
+                                       (uint32_t)link->live_offset, xl->port);
+    if (!xl->ctrl)
+        return step_failed(be, errno, "mapping the peer's control page (gntdev)");
+    rc = map_data(xb, xl);
+    if (rc)
+        return step_failed(be, -rc, "mapping the peer's data pages (gntdev)");
+    link->ctrl = xl->ctrl;
+    link->data = xl->data;
+    link->data_size = (size_t)xl->pages * XEN_PAGE_SIZE;
+    snprintf(value, sizeof(value), "%d", (int)getpid());
+    rc = write_node(xb, xl->node, value, (int)domid);
+    xl->published = rc == 0;
+    return rc ? step_failed(be, -rc, "writing our XenStore node") : 0;
+}
+
+static int xen_be_notify(struct idts_link *link)
+{
+    struct xen_link *xl = link->priv;
+
+    return xenevtchn_notify(xl->evtchn, xl->port) < 0 ? -errno : 0;
+}
+
+/* Its XenStore node vanishes with the peer's domain (and with a clean close). */
+static int peer_gone(struct xen_link *xl)
+{
+    char *value = read_node(xl->xb, xl->peer_node);
+
+    free(value);
+    return value == NULL && (errno == ENOENT || errno == EACCES);
+}
+
+static int xen_be_wait(struct idts_link *link, int timeout_ms)
+{
+    struct xen_link *xl = link->priv;
+    struct pollfd fd = {.fd = xenevtchn_fd(xl->evtchn), .events = POLLIN};
+    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+
+    for (;;) {
+        int64_t left = deadline < 0 ? XEN_CHECK_MS : deadline - now_ms();
+        int n = poll(&fd, 1, (int)(left < XEN_CHECK_MS ? (left > 0 ? left : 0) : XEN_CHECK_MS));
+
+        if (n < 0)
+            return errno == EINTR ? 0 : -errno;
+        if (n > 0) {
+            xenevtchn_port_or_error_t port = xenevtchn_pending(xl->evtchn);
+
+            if (port >= 0)
+                xenevtchn_unmask(xl->evtchn, (evtchn_port_t)port);
+            return 0;
+        }
+        if (peer_gone(xl))
+            return -EPIPE;
+        if (deadline >= 0 && now_ms() >= deadline)
+            return -ETIMEDOUT;
+    }
+}
+
+static void xen_be_unlink(struct idts_backend *be, struct idts_link *link)
+{
+    struct xen_backend *xb = be->priv;
+    struct xen_link *xl = link->priv;
+
+    if (!xl)
+        return;
+    /* The control page last: unmapping it is what notifies the peer. */
+    if (xl->creator) {
+        if (xl->data)
+            xengntshr_unshare(xb->gntshr, xl->data, xl->pages);
+        if (xl->ctrl)
+            xengntshr_unshare(xb->gntshr, xl->ctrl, 1);
+    } else {
+        if (xl->data)
+            xengnttab_unmap(xb->gnttab, xl->data, xl->pages);
+        if (xl->ctrl)
+            xengnttab_unmap(xb->gnttab, xl->ctrl, 1);
+    }
+    if (xl->port)
+        xenevtchn_unbind(xl->evtchn, xl->port);
+    xenevtchn_close(xl->evtchn);
+    if (xl->published)
+        xs_rm(xb->xs, XBT_NULL, xl->node);
+    free(xl);
+    link->priv = NULL;
+    link->ctrl = link->data = NULL;
+}
+
+static int xen_be_listen(struct idts_backend *be, const char *key)
+{
+    struct xen_backend *xb = be->priv;
+    char path[XEN_PATH_MAX], value[16];
+
+    if (xb->inbox[0])
+        return -EBUSY;
+    if (!xs_watch(xb->xs, "/local/domain", "idts-knock"))
+        return -errno;
+    strcpy(xb->inbox, key);
+    snprintf(path, sizeof(path), "%s/%s@inbox", xb->dir, key);
+    snprintf(value, sizeof(value), "%d", (int)getpid());
+    return write_node(xb, path, value, -1);
+}
+
+static void to_hex(const uint8_t *bytes, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Bytes decoded into out (at most len), -EMSGSIZE if more, -EPROTO if not hex. */
+static int from_hex(const char *hex, uint8_t *out, size_t len)
+{
+    size_t n = strlen(hex), i;
+
+    if (n % 2)
+        return -EPROTO;
+    for (i = 0; i < n / 2; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return -EPROTO;
+        if (i < len)
+            out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return n / 2 > len ? -EMSGSIZE : (int)(n / 2);
+}
+
+static int xen_be_knock(struct idts_backend *be, const char *peer, const char *key, const void *msg,
+                        size_t len)
+{
+    struct xen_backend *xb = be->priv;
+    char path[XEN_PATH_MAX], value[2 * XEN_KNOCK_MAX + 16];
+    unsigned domid;
+    char *inbox;
+    int n, rc = peer_domid(peer, &domid);
+
+    if (rc)
+        return rc;
+    if (len > XEN_KNOCK_MAX)
+        return -EMSGSIZE;
+    snprintf(path, sizeof(path), "/local/domain/%u/data/idts/%s@inbox", domid, key);
+    inbox = read_node(xb, path);
+    if (!inbox)
+        return -EAGAIN;
+    free(inbox);
+    snprintf(path, sizeof(path), "%s/%s@knock-%d-%u", xb->dir, key, (int)getpid(), xb->knocks++);
+    n = snprintf(value, sizeof(value), "%d ", (int)getpid());
+    to_hex(msg, len, value + n);
+    return write_node(xb, path, value, (int)domid);
+}
+
+/* The value of a knock node addressed to our inbox, or NULL for any other event. */
+static char *knock_value(struct xen_backend *xb, const char *path)
+{
+    char suffix[IDTS_KEY_MAX + 16];
+    const char *name;
+    unsigned domid;
+    int n = 0;
+
+    if (sscanf(path, "/local/domain/%u/data/idts/%n", &domid, &n) != 1 || n == 0)
+        return NULL;
+    name = path + n;
+    snprintf(suffix, sizeof(suffix), "%s@knock-", xb->inbox);
+    if (strncmp(name, suffix, strlen(suffix)) != 0 || strcmp(path, xb->last_knock) == 0)
+        return NULL;
+    snprintf(xb->last_knock, sizeof(xb->last_knock), "%s", path);
+    return read_node(xb, path);
+}
+
+static int xen_be_knocked(struct idts_backend *be, void *msg, size_t len)
+{
+    struct xen_backend *xb = be->priv;
+    char **event;
+
+    if (!xb->inbox[0])
+        return -EAGAIN;
+    while ((event = xs_check_watch(xb->xs))) {
+        char *value = knock_value(xb, event[XS_WATCH_PATH]);
+        char *hex = value ? strchr(value, ' ') : NULL;
+        int rc = hex ? from_hex(hex + 1, msg, len) : -EPROTO;
+
+        free(event);
+        free(value);
+        if (rc != -EPROTO)
+            return rc;
+    }
+    return errno == EAGAIN ? -EAGAIN : -errno;
+}
+
+const struct idts_backend_ops idts_backend_xen = {
+    .name = "xen",
+    .open = xen_be_open,
+    .close = xen_be_close,
+    .share = xen_be_share,
+    .publish = xen_be_publish,
+    .accept = xen_be_accept,
+    .map = xen_be_map,
+    .notify = xen_be_notify,
+    .wait = xen_be_wait,
+    .unlink = xen_be_unlink,
+    .listen = xen_be_listen,
+    .knock = xen_be_knock,
+    .knocked = xen_be_knocked,
+};

@@ -1,0 +1,71 @@
+# What dom0's and the domUs' /init share. Every test prints exactly one line,
+# "PASS name" or "FAIL name", on the console; test/xen/run counts them (domU
+# lines reach it through dom0, prefixed "domU <name>: ").
+#
+# XenStore conventions of the tests (dom0 may write anywhere; a domU only
+# under its own data/):
+#   /local/domain/<id>/idts-test/peer   dom0 -> domU: the other domU's id
+#   /local/domain/<id>/idts-test/role   dom0 -> domU: create or attach
+#   /local/domain/<id>/data/idts-test/state  domU -> dom0: how far it got
+export PATH=/bin:/usr/bin:/usr/lib/xen-4.17/bin
+export IDTS_TEST_TIME_SCALE=20 # emulated CPUs: every time limit of the tests x20
+
+boot_system() {
+    hostname "$1"
+    mount -t proc proc /proc
+    mount -t sysfs sys /sys
+    mount -t devtmpfs dev /dev
+    mkdir -p /dev/pts /dev/shm
+    mount -t devpts devpts /dev/pts
+    mount -t tmpfs tmpfs /run
+    mount -t tmpfs tmpfs /tmp
+    mount -t tmpfs tmpfs /dev/shm
+    mkdir -p /run/xen /run/xenstored
+    ip link set lo up
+    for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do insmod /mods/$m.ko; done
+    mount -t xenfs xenfs /proc/xen
+}
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; }
+
+# run_test NAME SECONDS COMMAND...: PASS if it exits 0 in time; else FAIL and
+# the end of its output.
+run_test() {
+    local name=$1 seconds=$2 out=/tmp/test.out rc
+    shift 2
+    timeout -s KILL "$seconds" "$@" >$out 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        pass "$name"
+    else
+        fail "$name (exit $rc)"
+        tail -15 $out | sed 's/^/  | /'
+    fi
+    return $rc
+}
+
+# tap_test NAME SECONDS COMMAND...: one PASS/FAIL line per TAP point, and a
+# FAIL if the program dies or stops before its plan.
+tap_test() {
+    local name=$1 seconds=$2 out=/tmp/tap.out rc
+    shift 2
+    timeout -s KILL "$seconds" "$@" >$out 2>&1
+    rc=$?
+    sed -n -e "s/^ok [0-9]* - \(.*\)/PASS $name: \1/p" -e "s/^not ok [0-9]* - \(.*\)/FAIL $name: \1/p" $out
+    if [ $rc -ne 0 ] || ! grep -q '^1\.\.[0-9]' $out; then
+        fail "$name: the program ended with status $rc"
+        grep -v '^ok ' $out | tail -15 | sed 's/^/  | /'
+    fi
+}
+
+# wait_for SECONDS COMMAND...: until the command succeeds.
+wait_for() {
+    local tenths=$(($1 * 10))
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        tenths=$((tenths - 1))
+        [ $tenths -gt 0 ] || return 1
+        sleep 0.1
+    done
+}

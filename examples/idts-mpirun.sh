@@ -1,0 +1,30 @@
+#!/bin/bash
+# Run an MPI program from a plain hostfile, for a job whose ranks span
+# several Xen VMs on one host and several hosts: idts carries what goes
+# between VMs of one host, tcp what goes between hosts (see
+# idts-multihost.conf). Then check that idts was chosen (idts-summary).
+#
+# Usage: [HOSTFILE=FILE] [NP=N] [IDTS_PREFIX=DIR] idts-mpirun.sh PROGRAM [ARGS...]
+#   HOSTFILE     the VMs, one a line (default ./hosts); for VMs a1, a2 on Xen
+#                host A and b1, b2 on host B, one rank each (as
+#                idts-multihost.conf expects; see there for more):
+#                    a1 slots=1
+#                    a2 slots=1
+#                    b1 slots=1
+#                    b2 slots=1
+#   NP           how many ranks (default: one per slot)
+#   IDTS_PREFIX  where idts is installed on every VM, the same path on all:
+#                PREFIX/lib/openmpi/mca_btl_idts.so (default /usr/local)
+#   LOG          where the verbose output goes, the program's stderr with it
+#                (default idts-job.log)
+#   TIMEOUT      seconds the job may take (default 3600)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+log=${LOG:-idts-job.log}
+export OMPI_MCA_mca_base_component_path=${IDTS_PREFIX:-/usr/local}/lib/openmpi:SYS_DEFAULT
+# mpirun passes the OMPI_MCA_ variables on to every rank.
+timeout "${TIMEOUT:-3600}" mpirun --hostfile "${HOSTFILE:-hosts}" ${NP:+-np "$NP"} \
+    --tune "$here/idts-multihost.conf" --mca btl_base_verbose 10 "$@" 2> "$log"
+status=$?
+"$here/idts-summary" "$log" || [ "$status" != 0 ] || status=1
+exit "$status"

@@ -74,14 +74,31 @@ int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpo
     return rc == 0 || rc == -EAGAIN ? OPAL_SUCCESS : send_error(endpoint, rc);
 }
 
+/* Pack the convertor's next `size` bytes at dest. Contiguous data is one
+ * memcpy: the convertor's general machinery costs more than the copy of a
+ * small message. The convertor is left where it was, which sendi may do. */
+static void pack_inline(struct opal_convertor_t *convertor, void *dest, size_t size)
+{
+    struct iovec iov = {.iov_base = dest, .iov_len = size};
+    uint32_t iov_count = 1;
+    void *data;
+
+    if (size == 0)
+        return;
+    if (opal_convertor_need_buffers(convertor)) {
+        opal_convertor_pack(convertor, &iov, &iov_count, &size);
+        return;
+    }
+    opal_convertor_get_current_pointer(convertor, &data);
+    memcpy(dest, data, size);
+}
+
 int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
                        struct opal_convertor_t *convertor, void *header, size_t header_size,
                        size_t payload_size, uint8_t order, uint32_t flags, mca_btl_base_tag_t tag,
                        mca_btl_base_descriptor_t **descriptor)
 {
     uint32_t length = (uint32_t)(header_size + payload_size);
-    struct iovec iov;
-    uint32_t iov_count = 1;
     void *payload;
     int rc;
 
@@ -94,10 +111,7 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
         rc = idts_tunnel_reserve(&endpoint->tunnel, length, &payload);
     if (rc == 0) {
         memcpy(payload, header, header_size);
-        iov.iov_base = (char *)payload + header_size;
-        iov.iov_len = payload_size;
-        if (payload_size > 0)
-            opal_convertor_pack(convertor, &iov, &iov_count, &payload_size);
+        pack_inline(convertor, (char *)payload + header_size, payload_size);
         idts_tunnel_commit(&endpoint->tunnel, tag, length);
         count_sent(endpoint, length);
     }

@@ -143,6 +143,9 @@ OBJ_CLASS_DECLARATION(mca_btl_idts_frag_t);
 
 /* btl_idts_module.c */
 int mca_btl_idts_module_setup(mca_btl_idts_module_t *module);
+mca_btl_base_descriptor_t *mca_btl_idts_alloc(mca_btl_base_module_t *btl,
+                                              mca_btl_base_endpoint_t *endpoint, uint8_t order,
+                                              size_t size, uint32_t flags);
 void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error);
 
 /* 1 if proc published a modex we can reach, with its instance copied out. */

@@ -246,7 +246,8 @@ static int idts_progress(void)
         c->poll_countdown = c->poll_interval;
         count += mca_btl_idts_poll_connections();
     }
-    count += mca_btl_idts_complete_sends();
+    if (!opal_list_is_empty(&c->completed))
+        count += mca_btl_idts_complete_sends();
     OPAL_THREAD_UNLOCK(&c->lock);
     return count;
 }

@@ -119,9 +119,9 @@ mca_btl_idts_frag_t *mca_btl_idts_frag_alloc(mca_btl_base_endpoint_t *endpoint, 
     return frag;
 }
 
-static mca_btl_base_descriptor_t *idts_alloc(mca_btl_base_module_t *btl,
-                                             mca_btl_base_endpoint_t *endpoint, uint8_t order,
-                                             size_t size, uint32_t flags)
+mca_btl_base_descriptor_t *mca_btl_idts_alloc(mca_btl_base_module_t *btl,
+                                              mca_btl_base_endpoint_t *endpoint, uint8_t order,
+                                              size_t size, uint32_t flags)
 {
     mca_btl_idts_frag_t *frag = mca_btl_idts_frag_alloc(endpoint, size);
 
@@ -216,7 +216,7 @@ mca_btl_idts_module_t mca_btl_idts_module = {
             .btl_add_procs = idts_add_procs,
             .btl_del_procs = idts_del_procs,
             .btl_finalize = idts_finalize,
-            .btl_alloc = idts_alloc,
+            .btl_alloc = mca_btl_idts_alloc,
             .btl_free = idts_free,
             .btl_prepare_src = idts_prepare_src,
             .btl_send = mca_btl_idts_send,

@@ -74,42 +74,61 @@ int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpo
     return rc == 0 || rc == -EAGAIN ? OPAL_SUCCESS : send_error(endpoint, rc);
 }
 
+/* Pack the convertor's next `size` bytes at dest. Contiguous data is one
+ * memcpy: the convertor's general machinery costs more than the copy of a
+ * small message. The convertor is left where it was, which sendi may do. */
+static void pack_inline(struct opal_convertor_t *convertor, void *dest, size_t size)
+{
+    struct iovec iov = {.iov_base = dest, .iov_len = size};
+    uint32_t iov_count = 1;
+    void *data;
+
+    if (size == 0)
+        return;
+    if (opal_convertor_need_buffers(convertor)) {
+        opal_convertor_pack(convertor, &iov, &iov_count, &size);
+        return;
+    }
+    opal_convertor_get_current_pointer(convertor, &data);
+    memcpy(dest, data, size);
+}
+
 int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
                        struct opal_convertor_t *convertor, void *header, size_t header_size,
                        size_t payload_size, uint8_t order, uint32_t flags, mca_btl_base_tag_t tag,
                        mca_btl_base_descriptor_t **descriptor)
 {
-    size_t length = header_size + payload_size;
-    struct iovec iov;
-    uint32_t iov_count = 1;
+    uint32_t length = (uint32_t)(header_size + payload_size);
     void *payload;
     int rc;
 
-    (void)btl;
-    (void)order;
-    (void)flags;
-    if (descriptor)
-        *descriptor = NULL;
     OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
     rc = mca_btl_idts_endpoint_ready(endpoint);
     /* Queued frags go first: records of one peer stay in order. */
     if (rc == 0 && !opal_list_is_empty(&endpoint->pending))
         rc = -EAGAIN;
     if (rc == 0)
-        rc = idts_tunnel_reserve(&endpoint->tunnel, (uint32_t)length, &payload);
+        rc = idts_tunnel_reserve(&endpoint->tunnel, length, &payload);
     if (rc == 0) {
         memcpy(payload, header, header_size);
-        iov.iov_base = (char *)payload + header_size;
-        iov.iov_len = payload_size;
-        if (payload_size > 0)
-            opal_convertor_pack(convertor, &iov, &iov_count, &payload_size);
-        idts_tunnel_commit(&endpoint->tunnel, tag, (uint32_t)(header_size + payload_size));
-        count_sent(endpoint, header_size + payload_size);
+        pack_inline(convertor, (char *)payload + header_size, payload_size);
+        idts_tunnel_commit(&endpoint->tunnel, tag, length);
+        count_sent(endpoint, length);
     }
     OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
     if (rc == 0)
         return OPAL_SUCCESS;
-    return rc == -EAGAIN ? OPAL_ERR_OUT_OF_RESOURCE : send_error(endpoint, rc);
+    if (descriptor)
+        *descriptor = NULL;
+    if (rc != -EAGAIN)
+        return send_error(endpoint, rc);
+    /* Offer a descriptor, which btl_send queues until the tunnel takes it.
+     * Without one ob1 parks the request itself, and ob1 4.1 counts each
+     * failed retry as a new parked request: its progress function would stay
+     * registered, and be polled, for the rest of the job. */
+    if (descriptor)
+        *descriptor = mca_btl_idts_alloc(btl, endpoint, order, length, flags);
+    return OPAL_ERR_OUT_OF_RESOURCE;
 }
 
 static int push_pending(mca_btl_base_endpoint_t *endpoint)

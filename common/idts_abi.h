@@ -1,5 +1,5 @@
 /*
- * idts shared-memory ABI, version 1.
+ * idts shared-memory ABI, version 2.
  *
  * This header is the whole contract between the two ends of a tunnel. A peer
  * written in another language needs nothing else. The layout is the same on
@@ -21,40 +21,72 @@
  *
  * Byte order is little endian. Integers are naturally aligned. Every field
  * with more than one writer is accessed with atomic instructions of its own
- * size.
+ * size. Only producers write the data area.
  *
  * Rings
  * -----
- * Each ring has one producer and one consumer. prod and cons are free-running
- * 32-bit byte counters: they start at 0 and wrap modulo 2^32; the byte at
- * counter value i lives at data[i & (ring_size - 1)]. Bytes [cons, prod) hold
- * records, so 0 <= prod - cons <= ring_size (unsigned arithmetic) always. An
- * end that reads a pair violating this must treat the peer as broken; it
- * must never loop on or index with such values.
+ * Each ring has one producer and one consumer, each with a position: a
+ * free-running 32-bit byte counter that starts at 0 and wraps modulo 2^32;
+ * the byte at counter value i lives at data[i & (ring_size - 1)]. The
+ * consumer publishes its position as cons; the producer keeps its own, prod,
+ * private. Bytes [cons, prod) hold records the consumer has not released.
  *
  * A record is an 8-byte struct idts_record_header, then `length` payload
  * bytes, then zero to 7 padding bytes so that the next record starts at a
  * multiple of IDTS_RECORD_ALIGN. A record never wraps past the end of the
- * ring: when the bytes left before the end are too few, the producer first
- * writes a PAD record that covers exactly those bytes, then the record at
- * offset 0. A whole record (header, payload, padding) is at most
- * ring_size / 2 bytes, which guarantees that it fits once the ring drains.
+ * ring: when the bytes left before the end are too few, the record goes at
+ * offset 0 and a PAD record covers exactly the bytes left before the end.
+ *
+ * Eight zero bytes where a header would be are an end marker: no record
+ * there yet. The consumer polls the header at its position, so a small
+ * record reaches it in the cache line it polls, with nothing else to load.
+ * The header is written and read as one 8-byte atomic access, and the
+ * producer always leaves an end marker at prod: before it publishes a record
+ * it zeroes the 8 bytes after it. The 8 bytes at offset 0 of each ring are
+ * zero when the region is published.
+ *
+ * The consumer reads the end marker, so it counts as used space: the producer
+ * never lets prod + 8 - cons exceed ring_size. A whole record
+ * (header, payload, padding) is at most ring_size / 2 - 8 bytes, which
+ * guarantees that it, any PAD before it and the end marker after it fit once
+ * the ring drains.
+ *
+ * To publish a record at prod, the producer writes the payload, writes the
+ * end marker at prod + the record's size (offset 0 when the record ends at
+ * the ring's end), then store-releases the header. A record that goes at
+ * offset 0 behind a PAD is written in full first (the 8-byte header store
+ * may be relaxed), then the PAD header is store-released at prod: the
+ * consumer finds the PAD only once the record it skips to is there.
+ *
+ * The consumer load-acquires the header at its position. An end marker:
+ * nothing to read. A PAD: valid only away from offset 0 and with a length
+ * reaching exactly to the ring's end; the consumer skips to offset 0 and
+ * looks there (for a DATA record or an end marker). A DATA record: valid only
+ * with the next sequence number, a length within the maximum and an end
+ * within the ring. Anything else, including a nonzero header of another
+ * type, means the peer is broken. Having read the record, the consumer
+ * store-releases cons past it (and past the PAD before it, if any).
+ *
+ * An end that reads anything this forbids (a cons more than a ring behind
+ * prod or ahead of it, a header that fails the checks) must treat the peer
+ * as broken; it must never loop on or index with such values.
  *
  * Ordering (C11 terms; on x86 release and acquire are plain moves):
- *  - producer: write header and payload, then store-release prod;
- *  - consumer: load-acquire prod, then read header and payload;
+ *  - producer: write payload and end marker, then store-release the header;
+ *  - consumer: load-acquire the header, then read the payload;
  *  - consumer: finish reading the record, then store-release cons;
  *  - producer: load-acquire cons before it reuses the bytes cons freed.
  *
  * Notification
  * ------------
  * An end that wants to sleep until data arrives sets consumer_waiting = 1,
- * issues a full barrier, then loads prod again and sleeps only if the ring is
- * still empty. A producer, after each store of prod, issues a full barrier,
- * and if consumer_waiting is nonzero exchanges it with 0 and notifies the
- * peer. producer_waiting works the same way for an end that waits for free
- * space, with the roles swapped. The re-check after the barrier is what
- * prevents a lost wake-up; the exchange means one notification per sleep.
+ * issues a full barrier, then loads the header at its position again and
+ * sleeps only if it is still an end marker. A producer, after each store of a
+ * header, issues a full barrier, and if consumer_waiting is nonzero exchanges
+ * it with 0 and notifies the peer. producer_waiting works the same way for
+ * an end that waits for free space, which re-checks cons, and a consumer that
+ * stored cons. The re-check after the barrier is what prevents a lost
+ * wake-up; the exchange means one notification per sleep.
  */
 #ifndef IDTS_ABI_H
 #define IDTS_ABI_H
@@ -63,7 +95,7 @@
 #include <stdint.h>
 
 #define IDTS_ABI_MAGIC   0x53544449u /* "IDTS" in little-endian byte order */
-#define IDTS_ABI_VERSION 1u
+#define IDTS_ABI_VERSION 2u
 
 #define IDTS_CTRL_SIZE 4096u
 #define IDTS_CACHELINE 64u
@@ -84,6 +116,7 @@ enum idts_end_state {
 
 /* Values of idts_record_header.type. */
 enum idts_record_type {
+    IDTS_RECORD_END = 0,  /* never a record: the whole header is zero, see above */
     IDTS_RECORD_DATA = 1, /* a message: tag and length are the sender's */
     IDTS_RECORD_PAD = 2,  /* filler up to the end of the ring: skip it */
 };
@@ -102,21 +135,24 @@ struct idts_record_header {
 };
 
 /*
- * One ring's indices and wait requests: three cache lines so that the
- * producer's and the consumer's hot stores never share a line.
+ * One ring's consumer position and wait requests, on three cache lines: cons,
+ * which the consumer stores after every record, shares no line with the wait
+ * requests, which the producer loads after every record. The first line is
+ * unused since version 2 and keeps version 1's layout.
  */
 struct idts_ring_ctrl {
-    /* +0, 4 bytes. Written by the producer only (store-release, after the
-     * record bytes); read by the consumer (load-acquire). */
-    uint32_t prod;
-    uint8_t pad_prod[IDTS_CACHELINE - 4];
-    /* +64, 4 bytes. Written by the consumer only (store-release, after it has
-     * read the records); read by the producer (load-acquire). */
+    /* +0, 4 bytes. Zero. (Version 1's producer index: the consumer now
+     * polls the header at its position instead.) */
+    uint32_t reserved;
+    uint8_t pad_reserved[IDTS_CACHELINE - 4];
+    /* +64, 4 bytes. The consumer's position. Written by the consumer only
+     * (store-release, after it has read the records); read by the producer
+     * (load-acquire) when it runs short of space. */
     uint32_t cons;
     uint8_t pad_cons[IDTS_CACHELINE - 4];
     /* +128, 4 bytes. Set to 1 by the consumer before it sleeps (then full
-     * barrier, then re-check prod); exchanged with 0 by the producer, which
-     * then notifies. */
+     * barrier, then re-check the header at its position); exchanged with 0
+     * by the producer, which then notifies. */
     uint32_t consumer_waiting;
     /* +132, 4 bytes. Set to 1 by the producer before it sleeps for space
      * (then full barrier, then re-check cons); exchanged with 0 by the

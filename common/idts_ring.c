@@ -29,141 +29,161 @@ void idts_ring_init(struct idts_ring *ring, struct idts_ring_ctrl *ctrl, uint8_t
     ring->size = size;
 }
 
-/* Load the peer's index once; refuse it unless 0 <= prod - cons <= size. */
-static int load_peer(struct idts_ring *ring, const uint32_t *index, int we_produce)
+/* The header at position `at`, accessed as one 8-byte word (see idts_abi.h). */
+static uint64_t *header_slot(const struct idts_ring *ring, uint32_t at)
 {
-    uint32_t peer = __atomic_load_n(index, __ATOMIC_ACQUIRE);
-    uint32_t used = we_produce ? ring->head - peer : peer - ring->head;
+    return (uint64_t *)(ring->data + (at & (ring->size - 1)));
+}
 
-    if (used > ring->size)
+static uint64_t header_word(uint32_t length, uint16_t seq, uint8_t type, uint8_t tag)
+{
+    struct idts_record_header header = {.length = length, .seq = seq, .type = type, .tag = tag};
+    uint64_t word;
+
+    memcpy(&word, &header, sizeof(word));
+    return word;
+}
+
+void idts_ring_format(struct idts_ring *ring)
+{
+    __atomic_store_n(header_slot(ring, 0), 0, __ATOMIC_RELAXED);
+}
+
+/* Bytes from position `at` to the end of the ring. */
+static uint32_t to_end(const struct idts_ring *ring, uint32_t at)
+{
+    return ring->size - (at & (ring->size - 1));
+}
+
+/* Load cons once; refuse it unless 0 <= prod - cons <= size. */
+static int load_cons(struct idts_ring *ring)
+{
+    uint32_t cons = __atomic_load_n(&ring->ctrl->cons, __ATOMIC_ACQUIRE);
+
+    if (ring->head - cons > ring->size)
         return ring_break(ring);
-    ring->peer = peer;
+    ring->peer = cons;
     return 0;
 }
 
-/* Bytes of padding needed before a record of `bytes` at the producer's head. */
+/* Bytes of PAD needed before a record of `bytes` at the producer's position. */
 static uint32_t pad_before(const struct idts_ring *ring, uint32_t bytes)
 {
-    uint32_t to_end = ring->size - (ring->head & (ring->size - 1));
+    uint32_t left = to_end(ring, ring->head);
 
-    return to_end < bytes ? to_end : 0;
+    return left < bytes ? left : 0;
 }
 
-static int room_for(struct idts_ring *ring, uint32_t length)
+/* A record of `bytes` fits if it, the PAD before it and the end marker after
+ * it do: the end marker must not land on a record not yet released. */
+static int room_for(struct idts_ring *ring, uint32_t bytes)
 {
-    uint32_t bytes = record_bytes(length);
-    uint32_t needed = pad_before(ring, bytes) + bytes;
+    uint32_t needed = pad_before(ring, bytes) + bytes + IDTS_RECORD_HEADER_SIZE;
 
     if (ring->size - (ring->head - ring->peer) >= needed)
         return 0;
-    if (load_peer(ring, &ring->ctrl->cons, 1))
+    if (load_cons(ring))
         return -EPROTO;
     return ring->size - (ring->head - ring->peer) >= needed ? 0 : -EAGAIN;
 }
 
-static void write_header(struct idts_ring *ring, uint32_t length, uint16_t seq, uint8_t type,
-                         uint8_t tag)
-{
-    struct idts_record_header header = {.length = length, .seq = seq, .type = type, .tag = tag};
-
-    memcpy(ring->data + (ring->head & (ring->size - 1)), &header, sizeof(header));
-}
-
 int idts_ring_reserve(struct idts_ring *ring, uint32_t length, void **payload)
 {
-    uint32_t pad;
+    uint32_t bytes;
     int rc;
 
     if (ring->error)
         return ring->error;
     if (length > idts_ring_max_payload(ring->size))
         return -EMSGSIZE;
-    rc = room_for(ring, length);
+    bytes = record_bytes(length);
+    rc = room_for(ring, bytes);
     if (rc)
         return rc;
-    pad = pad_before(ring, record_bytes(length));
-    if (pad) {
-        /* Published together with the record by idts_ring_commit(). */
-        write_header(ring, pad - IDTS_RECORD_HEADER_SIZE, 0, IDTS_RECORD_PAD, 0);
-        ring->head += pad;
-    }
-    ring->pending = record_bytes(length);
-    *payload = ring->data + (ring->head & (ring->size - 1)) + IDTS_RECORD_HEADER_SIZE;
+    ring->pad = pad_before(ring, bytes);
+    *payload = (uint8_t *)header_slot(ring, ring->head + ring->pad) + IDTS_RECORD_HEADER_SIZE;
     return 0;
 }
 
 void idts_ring_commit(struct idts_ring *ring, uint8_t tag, uint32_t length)
 {
-    write_header(ring, length, ring->seq++, IDTS_RECORD_DATA, tag);
-    ring->head += record_bytes(length);
-    ring->pending = 0;
-    __atomic_store_n(&ring->ctrl->prod, ring->head, __ATOMIC_RELEASE);
+    uint32_t at = ring->head + ring->pad, bytes = record_bytes(length);
+    uint64_t header = header_word(length, ring->seq++, IDTS_RECORD_DATA, tag);
+
+    __atomic_store_n(header_slot(ring, at + bytes), 0, __ATOMIC_RELAXED);
+    if (ring->pad) {
+        /* The record is whole before the PAD that leads to it appears. */
+        __atomic_store_n(header_slot(ring, at), header, __ATOMIC_RELAXED);
+        header = header_word(ring->pad - IDTS_RECORD_HEADER_SIZE, 0, IDTS_RECORD_PAD, 0);
+        at = ring->head;
+    }
+    __atomic_store_n(header_slot(ring, at), header, __ATOMIC_RELEASE);
+    ring->head += ring->pad + bytes;
+    ring->pad = 0;
 }
 
 int idts_ring_writable(struct idts_ring *ring, uint32_t length)
 {
     return !ring->error && length <= idts_ring_max_payload(ring->size) &&
-           room_for(ring, length) == 0;
+           room_for(ring, record_bytes(length)) == 0;
 }
 
-/* Copy the header out of shared memory once; only the copy is looked at. */
-static struct idts_record_header read_header(const struct idts_ring *ring)
+/* Load the header at the consumer's position once, into *header; only the
+ * copy is looked at. Returns 0 for an end marker. */
+static int load_header(const struct idts_ring *ring, struct idts_record_header *header)
 {
-    struct idts_record_header header;
+    uint64_t word = __atomic_load_n(header_slot(ring, ring->head), __ATOMIC_ACQUIRE);
 
-    memcpy(&header, ring->data + (ring->head & (ring->size - 1)), sizeof(header));
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    return header;
+    memcpy(header, &word, sizeof(*header));
+    return word != 0;
 }
 
-/* Skip a PAD record at head, if that is what is there; -EPROTO if malformed. */
-static int skip_pad(struct idts_ring *ring, const struct idts_record_header *header,
-                    uint32_t available)
+/* Skip a PAD at the consumer's position. It must reach exactly to the ring's
+ * end, and cannot start at offset 0: it would cover the whole ring, forever. */
+static int skip_pad(struct idts_ring *ring, const struct idts_record_header *header)
 {
-    uint32_t to_end = ring->size - (ring->head & (ring->size - 1));
+    uint32_t left = to_end(ring, ring->head);
 
-    if (header->length != to_end - IDTS_RECORD_HEADER_SIZE || to_end > available)
+    if (left == ring->size || header->length != left - IDTS_RECORD_HEADER_SIZE)
         return ring_break(ring);
-    ring->head += to_end;
+    ring->head += left;
     return 0;
+}
+
+/* Hand out the DATA record at the consumer's position, if it is one the ABI
+ * allows there: the next in sequence, within the maximum and the ring. */
+static int accept_record(struct idts_ring *ring, const struct idts_record_header *header,
+                         struct idts_record *record)
+{
+    uint32_t offset = ring->head & (ring->size - 1);
+
+    if (header->type != IDTS_RECORD_DATA || header->seq != ring->seq ||
+        header->length > idts_ring_max_payload(ring->size) ||
+        record_bytes(header->length) > ring->size - offset)
+        return ring_break(ring);
+    record->data = ring->data + offset + IDTS_RECORD_HEADER_SIZE;
+    record->length = header->length;
+    record->tag = header->tag;
+    ring->pending = record_bytes(header->length);
+    return 1;
 }
 
 int idts_ring_peek(struct idts_ring *ring, struct idts_record *record)
 {
-    for (;;) {
-        struct idts_record_header header;
-        uint32_t available, bytes, to_end;
+    struct idts_record_header header;
+    int found;
 
-        if (ring->error)
-            return ring->error;
-        if (ring->peer == ring->head) {
-            if (load_peer(ring, &ring->ctrl->prod, 0))
-                return -EPROTO;
-            if (ring->peer == ring->head)
-                return 0;
-        }
-        /* A header never crosses the ring's end; if it lies beyond prod it is
-         * garbage that the length checks below reject. */
-        available = ring->peer - ring->head;
-        header = read_header(ring);
-        if (header.type == IDTS_RECORD_PAD) {
-            if (skip_pad(ring, &header, available))
-                return -EPROTO;
-            continue;
-        }
-        to_end = ring->size - (ring->head & (ring->size - 1));
-        if (header.type != IDTS_RECORD_DATA || header.seq != ring->seq ||
-            header.length > idts_ring_max_payload(ring->size))
-            return ring_break(ring);
-        bytes = record_bytes(header.length);
-        if (bytes > available || bytes > to_end)
-            return ring_break(ring);
-        record->data = ring->data + (ring->head & (ring->size - 1)) + IDTS_RECORD_HEADER_SIZE;
-        record->length = header.length;
-        record->tag = header.tag;
-        ring->pending = bytes;
-        return 1;
+    if (ring->error)
+        return ring->error;
+    found = load_header(ring, &header);
+    /* A PAD leads to offset 0, where accept_record() refuses another: no
+     * header of the peer's makes us loop. */
+    if (found && header.type == IDTS_RECORD_PAD) {
+        if (skip_pad(ring, &header))
+            return -EPROTO;
+        found = load_header(ring, &header);
     }
+    return found ? accept_record(ring, &header, record) : 0;
 }
 
 void idts_ring_release(struct idts_ring *ring)

@@ -16,12 +16,15 @@ struct idts_ring {
     struct idts_ring_ctrl *ctrl; /* shared */
     uint8_t *data;               /* shared, size bytes */
     uint32_t size;
-    /* Our own index (prod for a producer, cons for a consumer). The shared
-     * copy is write-only for us: the peer could change it under our feet. */
+    /* Our own position (prod for a producer, cons for a consumer). The shared
+     * cons is write-only for the consumer: the peer could change it under
+     * our feet. */
     uint32_t head;
-    /* The peer's index as last loaded and validated. */
+    /* Producer: cons as last loaded and validated. */
     uint32_t peer;
-    /* Bytes of the record reserved (producer) or peeked (consumer). */
+    /* Producer: bytes of PAD the reserved record needs before it. */
+    uint32_t pad;
+    /* Consumer: bytes of the record peeked. */
     uint32_t pending;
     uint16_t seq;
     int error;
@@ -34,18 +37,23 @@ struct idts_record {
     uint8_t tag;
 };
 
-/* Largest payload a ring of ring_size bytes carries in one record. */
+/* Largest payload a ring of ring_size bytes carries in one record: half the
+ * ring, less the record's header and the end marker after it. */
 static inline uint32_t idts_ring_max_payload(uint32_t ring_size)
 {
-    return ring_size / 2 - IDTS_RECORD_HEADER_SIZE;
+    return ring_size / 2 - 2 * IDTS_RECORD_HEADER_SIZE;
 }
 
 /* Nonzero if ring_size is one the ABI allows. */
 int idts_ring_size_valid(uint32_t ring_size);
 
-/* Point a view at a ring whose shared indices are both zero. */
+/* Point a view at a ring whose cons is zero. */
 void idts_ring_init(struct idts_ring *ring, struct idts_ring_ctrl *ctrl, uint8_t *data,
                     uint32_t size);
+
+/* Creator, before publishing: the end marker at offset 0 that makes the ring
+ * empty whatever the memory held. */
+void idts_ring_format(struct idts_ring *ring);
 
 /*
  * Producer. idts_ring_reserve() finds room for a record with `length` payload

@@ -101,6 +101,8 @@ int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend,
     if (rc == 0) {
         init_ctrl(ctrl_of(tunnel), ring_size);
         bind_rings(tunnel, ring_size);
+        idts_ring_format(&tunnel->tx);
+        idts_ring_format(&tunnel->rx);
         __atomic_thread_fence(__ATOMIC_RELEASE);
         rc = backend->ops->publish(backend, &tunnel->link, key);
     }
@@ -135,7 +137,7 @@ static int check_ctrl(const struct idts_tunnel *tunnel)
         ctrl->attacher_live != IDTS_END_WAITING)
         return -EPROTO;
     for (i = 0; i < 2; i++)
-        if (ctrl->ring[i].prod != 0 || ctrl->ring[i].cons != 0)
+        if (ctrl->ring[i].reserved != 0 || ctrl->ring[i].cons != 0)
             return -EPROTO;
     return (int)ring_size;
 }

@@ -171,7 +171,8 @@ static void test_pingpong(void)
     int rc = open_creator(&t, key("pingpong"), RING);
 
     ok(rc == 0 && t.state == IDTS_TUNNEL_OPEN, "creator and attacher connect (%d)", rc);
-    ok(idts_tunnel_max_payload(&t) == RING / 2 - 8, "max payload is half the ring less a header");
+    ok(idts_tunnel_max_payload(&t) == RING / 2 - 16,
+       "max payload is half the ring less a header and an end marker");
     for (i = 0; rc == 0 && i < 10000; i++) {
         len = pingpong_length(i, idts_tunnel_max_payload(&t));
         fill(buf, len, &state);
@@ -492,10 +493,10 @@ static void test_connect_errors(void)
 }
 
 /* What a hostile creator does to its control page before handing it over. */
-enum damage { FLIP_MAGIC, BAD_VERSION, BAD_RING_SIZE, EARLY_PROD, DAMAGE_COUNT };
+enum damage { FLIP_MAGIC, BAD_VERSION, BAD_RING_SIZE, EARLY_CONS, DAMAGE_COUNT };
 
 static const char *damage_name[] = {"flipped magic", "version 99", "ring size 12345",
-                                    "nonzero prod"};
+                                    "nonzero cons"};
 
 static int hostile_creator(const char *k)
 {
@@ -517,7 +518,7 @@ static int hostile_creator(const char *k)
         ctrl->ring_size = 12345;
         break;
     default:
-        ctrl->ring[0].prod = 17;
+        ctrl->ring[0].cons = 17;
         break;
     }
     idts_tunnel_connect_wait(&t, 5000);
@@ -544,28 +545,28 @@ static void test_hostile_creator(void)
     }
 }
 
-/* After connecting, write a producer index or a header no honest end would. */
+/* After connecting, write a header no honest end would where the creator
+ * looks for its first record. */
 static int hostile_producer(const char *k)
 {
     struct idts_tunnel t;
-    struct idts_record_header header = {.length = RING, .type = IDTS_RECORD_DATA};
+    struct idts_record_header pad = {.length = RING - 8, .type = IDTS_RECORD_PAD};
+    struct idts_record_header data = {.length = RING, .type = IDTS_RECORD_DATA};
+    uint64_t header;
 
     if (open_attacher(&t, k) != 0)
         return 1;
-    if (k[strlen(k) - 1] == 'x') {
-        __atomic_store_n(&t.tx.ctrl->prod, RING + 8, __ATOMIC_RELEASE);
-    } else {
-        memcpy(t.tx.data, &header, sizeof(header));
-        __atomic_store_n(&t.tx.ctrl->prod, 16, __ATOMIC_RELEASE);
-    }
+    memcpy(&header, k[strlen(k) - 1] == 'd' ? &pad : &data, sizeof(header));
+    __atomic_store_n((uint64_t *)t.tx.data, header, __ATOMIC_RELEASE);
+    be.ops->notify(&t.link);
     pause();
     return 0;
 }
 
 static void test_hostile_producer(void)
 {
-    static const char *const cases[] = {"badindex", "badheader"};
-    static const char *const what[] = {"an index past the ring", "a length past the maximum"};
+    static const char *const cases[] = {"badpad", "badheader"};
+    static const char *const what[] = {"padding over the whole ring", "a length past the maximum"};
     struct idts_tunnel t;
     struct idts_record record;
     pid_t child;

@@ -128,10 +128,14 @@ static void shm_be_close(struct idts_backend *be)
     be->priv = NULL;
 }
 
+/* Both ends map every page up front: a ring's first pass would otherwise
+ * take a page fault every 4 KiB at each end, which costs small messages more
+ * than their copy (half of 8-byte latency in the first 30000 messages). */
 static int map_region(struct shm_link *sl, struct idts_link *link, size_t data_size)
 {
     sl->size = IDTS_CTRL_SIZE + data_size;
-    sl->base = mmap(NULL, sl->size, PROT_READ | PROT_WRITE, MAP_SHARED, sl->memfd, 0);
+    sl->base =
+        mmap(NULL, sl->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, sl->memfd, 0);
     if (sl->base == MAP_FAILED) {
         sl->base = NULL;
         return -errno;
@@ -153,8 +157,11 @@ static int shm_be_share(struct idts_backend *be, const char *peer, size_t data_s
     if (!sl)
         return -ENOMEM;
     link->priv = sl;
+    /* The pages are allocated here, where a shortage is an error we can
+     * report, not a SIGBUS at the first write into a hole. */
     sl->memfd = memfd_create("idts", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (sl->memfd < 0 || ftruncate(sl->memfd, (off_t)(IDTS_CTRL_SIZE + data_size)) != 0 ||
+        fallocate(sl->memfd, 0, 0, (off_t)(IDTS_CTRL_SIZE + data_size)) != 0 ||
         fcntl(sl->memfd, F_ADD_SEALS, SHM_SEALS) != 0)
         return -errno;
     sl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -44,6 +44,15 @@ static inline uint32_t idts_ring_max_payload(uint32_t ring_size)
     return ring_size / 2 - 2 * IDTS_RECORD_HEADER_SIZE;
 }
 
+/* Consumer: nonzero when idts_ring_peek() would return 0 without a doubt:
+ * an end marker at our position. Inline, as it is all an idle poll costs. */
+static inline int idts_ring_empty(const struct idts_ring *ring)
+{
+    const uint64_t *header = (const uint64_t *)(ring->data + (ring->head & (ring->size - 1)));
+
+    return !ring->error && __atomic_load_n(header, __ATOMIC_RELAXED) == 0;
+}
+
 /* Nonzero if ring_size is one the ABI allows. */
 int idts_ring_size_valid(uint32_t ring_size);
 

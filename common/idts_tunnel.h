@@ -73,6 +73,13 @@ int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, u
 int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record);
 int idts_tunnel_release(struct idts_tunnel *tunnel);
 
+/* Nonzero when idts_tunnel_peek() would find nothing: an open tunnel with no
+ * record waiting. Inline, for progress loops that poll many tunnels. */
+static inline int idts_tunnel_idle(const struct idts_tunnel *tunnel)
+{
+    return tunnel->state == IDTS_TUNNEL_OPEN && idts_ring_empty(&tunnel->rx);
+}
+
 #define IDTS_WAIT_RECV 1u /* a record can be peeked */
 #define IDTS_WAIT_SEND 2u /* a record of send_length bytes can be reserved */
 

@@ -61,10 +61,14 @@ static int idts_register(void)
                   "rings stream faster; each peer costs twice this much shared memory (on xen, "
                   "one grant per 4 KiB page)",
                   OPAL_INFO_LVL_4, &c->ring_size);
-    c->get_chunk = 128u << 10;
+    /* Small records keep the pipeline short: the receiver copies a record out
+     * while the sender's cache still holds it. 16 KiB streamed twice as fast
+     * as 128 KiB here, 25 against 12 GB/s with 1 MiB rings. */
+    c->get_chunk = 16u << 10;
     register_uint("get_chunk",
-                  "Bytes per record when a large message is streamed (rendezvous). Several must "
-                  "fit in a ring at once for the sender's and the receiver's copies to overlap",
+                  "Bytes per record when a large message is streamed (rendezvous). The receiver "
+                  "copies each record out while the sender fills the next, so records much "
+                  "smaller than the ring (and than the CPU's L2 cache) stream fastest",
                   OPAL_INFO_LVL_5, &c->get_chunk);
     c->connect_timeout_ms = 30000;
     register_uint("connect_timeout",
@@ -127,6 +131,16 @@ static int idts_close(void)
     return OPAL_SUCCESS;
 }
 
+/* Nonzero when nobody set the standard BTL variable `name`. */
+static int left_at_default(const char *name)
+{
+    mca_base_var_source_t source = MCA_BASE_VAR_SOURCE_DEFAULT;
+    int index = mca_base_var_find("opal", "btl", "idts", name);
+
+    return index < 0 || (mca_base_var_get_value(index, NULL, &source, NULL) == OPAL_SUCCESS &&
+                         source == MCA_BASE_VAR_SOURCE_DEFAULT);
+}
+
 static int check_variables(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -138,6 +152,10 @@ static int check_variables(void)
                        IDTS_RING_MAX_SIZE);
         return OPAL_ERR_BAD_PARAM;
     }
+    /* The default fragment size yields to a small ring (64 KiB rings carry
+     * 32752 bytes); a size the user chose is checked as it is. */
+    if (m->btl_max_send_size > max_payload && left_at_default("max_send_size"))
+        m->btl_max_send_size = max_payload & ~(size_t)(IDTS_RECORD_ALIGN - 1);
     if (m->btl_max_send_size > max_payload || m->btl_eager_limit > m->btl_max_send_size ||
         m->btl_rndv_eager_limit > m->btl_max_send_size) {
         opal_show_help("help-btl-idts.txt", "limits exceed ring", true,

@@ -46,6 +46,14 @@ for ranks in 2 4 8; do
     [ "$status" = 0 ] || cat "$out/err$ranks" >&2
 done
 
+# Small rings with the default limits: the fragment size yields to the ring
+# (64 KiB rings carry 32752-byte records, the default fragment is 32 KiB).
+run 2 --mca btl idts,self --mca btl_idts_ring_size 65536 > "$out/small" 2> "$out/err-small"
+status=$?
+relay < "$out/small"
+ok "$status" "the suite on 2 ranks with 64 KiB rings and the default limits ($status)"
+[ "$status" = 0 ] || cat "$out/err-small" >&2
+
 # Offered tcp too, local ranks must still pick idts, and idts must carry data.
 run 2 --mca btl idts,tcp,self --mca btl_base_verbose 10 > "$out/both" 2>&1
 status=$?

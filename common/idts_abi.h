@@ -1,5 +1,5 @@
 /*
- * idts shared-memory ABI, version 2.
+ * idts shared-memory ABI, version 3.
  *
  * This header is the whole contract between the two ends of a tunnel. A peer
  * written in another language needs nothing else. The layout is the same on
@@ -87,6 +87,16 @@
  * an end that waits for free space, which re-checks cons, and a consumer that
  * stored cons. The re-check after the barrier is what prevents a lost
  * wake-up; the exchange means one notification per sleep.
+ *
+ * Ends
+ * ----
+ * Each end has a live byte and a closed byte. An end that closes in order
+ * (it will write nothing more) store-releases its closed byte = 1, then
+ * stores GONE in its live byte, then notifies. A peer that finds the live
+ * byte GONE, or learns from the backend that the end went (shm: its socket
+ * hung up; xen: its XenStore node vanished with its domain), reads the
+ * closed byte: 1 means an orderly close, 0 that the end died. Either way the
+ * records it published before are whole and may still be read.
  */
 #ifndef IDTS_ABI_H
 #define IDTS_ABI_H
@@ -95,7 +105,7 @@
 #include <stdint.h>
 
 #define IDTS_ABI_MAGIC   0x53544449u /* "IDTS" in little-endian byte order */
-#define IDTS_ABI_VERSION 2u
+#define IDTS_ABI_VERSION 3u
 
 #define IDTS_CTRL_SIZE 4096u
 #define IDTS_CACHELINE 64u
@@ -178,12 +188,20 @@ struct idts_ctrl {
      * LIVE before publishing and GONE when it closes; xen's unmap-notify
      * writes GONE if the creator dies. */
     uint8_t creator_live;
-    uint8_t pad_creator[IDTS_CACHELINE - 1];
+    /* +65, 1 byte. 1 once the creator closed in order: it store-releases
+     * this after its last record and before creator_live goes GONE, so an
+     * end that finds its peer GONE, or gone from the backend's view, with
+     * this byte 0 knows the peer died. 0 when published. (xen's unmap-notify
+     * clears the live byte on a clean unmap too: hence a byte of its own.) */
+    uint8_t creator_closed;
+    uint8_t pad_creator[IDTS_CACHELINE - 2];
     /* +128, 1 byte. enum idts_end_state of the attacher. The creator writes
      * WAITING before publishing; the attacher writes LIVE once it has checked
      * the header and GONE when it closes (or unmap-notify does). */
     uint8_t attacher_live;
-    uint8_t pad_attacher[IDTS_CACHELINE - 1];
+    /* +129, 1 byte. The attacher's closed byte, as creator_closed. */
+    uint8_t attacher_closed;
+    uint8_t pad_attacher[IDTS_CACHELINE - 2];
     /* +192, 192 bytes each. ring[0]: creator -> attacher; ring[1]: attacher
      * -> creator. All zero when the region is published. */
     struct idts_ring_ctrl ring[2];
@@ -199,7 +217,9 @@ _Static_assert(sizeof(struct idts_record_header) == IDTS_RECORD_HEADER_SIZE,
 _Static_assert(sizeof(struct idts_ring_ctrl) == 3 * IDTS_CACHELINE,
                "ring control is three cache lines");
 _Static_assert(offsetof(struct idts_ctrl, creator_live) == 64, "+64");
+_Static_assert(offsetof(struct idts_ctrl, creator_closed) == 65, "+65");
 _Static_assert(offsetof(struct idts_ctrl, attacher_live) == 128, "+128");
+_Static_assert(offsetof(struct idts_ctrl, attacher_closed) == 129, "+129");
 _Static_assert(offsetof(struct idts_ctrl, ring) == 192, "+192");
 _Static_assert(offsetof(struct idts_ring_ctrl, cons) == 64, "+64");
 _Static_assert(offsetof(struct idts_ring_ctrl, consumer_waiting) == 128, "+128");

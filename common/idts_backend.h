@@ -15,7 +15,8 @@
  *   accept     nothing left to do                   hand the fds over
  *   map        XenStore read, gnttab map, bind      connect, receive fds
  *   notify     event channel notify                 eventfd write
- *   wait       poll the event channel fd            poll eventfd + socket
+ *   wait       poll the event channel fds           poll eventfds + sockets
+ *   check      the peer's XenStore node is there    the socket has not hung up
  *   listen     watch a XenStore key of ours         bind an abstract datagram socket
  *   knock      write the key the peer watches       send it a datagram
  *
@@ -66,10 +67,15 @@ struct idts_backend_ops {
     int (*map)(struct idts_backend *be, const char *peer, const char *key, struct idts_link *link);
     /* Wake the other end. */
     int (*notify)(struct idts_link *link);
-    /* Sleep until notified or timeout_ms passes (-1: forever). 0 when woken
-     * (possibly spuriously), -ETIMEDOUT, or -EPIPE when the backend knows the
-     * other end is gone. */
-    int (*wait)(struct idts_link *link, int timeout_ms);
+    /* Sleep until one of the n links is notified, a knock reaches our inbox
+     * or timeout_ms passes (-1: no limit). 0 when woken (possibly
+     * spuriously), -ETIMEDOUT, or -EPIPE when the backend saw the other end
+     * of a link go (check them: it wakes every sleep until that link goes). */
+    int (*wait)(struct idts_backend *be, struct idts_link *const *links, int n, int timeout_ms);
+    /* 0 while the backend sees the other end of the link, -EPIPE once it
+     * knows that end's process or domain is gone. May ask XenStore: for
+     * calling now and then, not per record. */
+    int (*check)(struct idts_link *link);
     /* Undo share/publish/map, whatever of it was done. */
     void (*unlink)(struct idts_backend *be, struct idts_link *link);
     /* Start receiving knocks sent to `key` (one inbox per backend; closed by

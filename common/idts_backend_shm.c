@@ -368,24 +368,47 @@ static int shm_be_notify(struct idts_link *link)
     return 0;
 }
 
-static int shm_be_wait(struct idts_link *link, int timeout_ms)
+/* Our eventfd and the connection of every link, then our knock inbox. */
+static int shm_be_wait(struct idts_backend *be, struct idts_link *const *links, int n,
+                       int timeout_ms)
+{
+    struct shm_backend *sb = be->priv;
+    struct pollfd *fds = calloc(2 * (size_t)n + 1, sizeof(*fds));
+    uint64_t count;
+    int i, rc;
+
+    if (!fds)
+        return -ENOMEM;
+    for (i = 0; i < n; i++) {
+        struct shm_link *sl = links[i]->priv;
+
+        fds[2 * i] = (struct pollfd){.fd = sl->wake_fd, .events = POLLIN};
+        fds[2 * i + 1] = (struct pollfd){.fd = sl->sock_fd, .events = POLLIN};
+    }
+    fds[2 * n] = (struct pollfd){.fd = sb->inbox_fd, .events = POLLIN};
+    rc = poll(fds, 2 * (nfds_t)n + 1, timeout_ms);
+    if (rc < 0)
+        rc = errno == EINTR ? 0 : -errno;
+    else
+        rc = rc == 0 ? -ETIMEDOUT : 0;
+    for (i = 0; rc == 0 && i < n; i++)
+        if (fds[2 * i].revents && read(fds[2 * i].fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+            rc = -errno;
+    /* After the hand-over nothing is sent on a connection: readable is EOF. */
+    for (i = 0; rc == 0 && i < n; i++)
+        if (fds[2 * i + 1].revents)
+            rc = -EPIPE;
+    free(fds);
+    return rc;
+}
+
+/* After the hand-over nothing is sent on the connection: readable is EOF. */
+static int shm_be_check(struct idts_link *link)
 {
     struct shm_link *sl = link->priv;
-    struct pollfd fds[2] = {{.fd = sl->wake_fd, .events = POLLIN},
-                            {.fd = sl->sock_fd, .events = POLLIN}};
-    uint64_t count;
-    int n = poll(fds, sl->sock_fd >= 0 ? 2 : 1, timeout_ms);
+    struct pollfd fd = {.fd = sl->sock_fd, .events = POLLIN};
 
-    if (n < 0)
-        return errno == EINTR ? 0 : -errno;
-    if (n == 0)
-        return -ETIMEDOUT;
-    /* After the hand-over nothing is sent on the socket: readable is EOF. */
-    if (fds[1].revents)
-        return -EPIPE;
-    if (read(sl->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-        return -errno;
-    return 0;
+    return sl->sock_fd >= 0 && poll(&fd, 1, 0) > 0 ? -EPIPE : 0;
 }
 
 static void shm_be_unlink(struct idts_backend *be, struct idts_link *link)
@@ -463,6 +486,7 @@ const struct idts_backend_ops idts_backend_shm = {
     .map = shm_be_map,
     .notify = shm_be_notify,
     .wait = shm_be_wait,
+    .check = shm_be_check,
     .unlink = shm_be_unlink,
     .listen = shm_be_listen,
     .knock = shm_be_knock,

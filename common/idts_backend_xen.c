@@ -24,8 +24,7 @@
  * A listener watches /local/domain and takes the knock nodes addressed to its
  * inbox; XenStore delivers a watch event only to domains allowed to read the
  * node. A destroyed domain's unmap notify never runs, but the toolstack
- * removes its XenStore tree: an end that waits checks the peer's node once a
- * second and reports -EPIPE when it is gone.
+ * removes its XenStore tree: check() looks for the peer's node.
  *
  * Host identity: dom0's idts-hostd writes /local/domain/<domid>/idts/host
  * (read-only for the guest); without it the backend does not open.
@@ -44,7 +43,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
@@ -56,7 +54,6 @@
 #define XEN_HOST_NODE "idts/host"
 #define XEN_KNOCK_MAX 1024u /* bytes of one knock message */
 #define XEN_PATH_MAX  160
-#define XEN_CHECK_MS  1000 /* how often a waiting end looks for its peer's domain */
 /* 64 data pages + 1 control page = 65 grants a tunnel: gntalloc's default
  * limit of 1024 grants then serves 15 tunnels created in a domain. */
 #define XEN_SHARE_SIZE (256u << 10)
@@ -106,14 +103,6 @@ static void quiet_destroy(struct xentoollog_logger *logger)
 }
 
 static struct xentoollog_logger quiet = {.vmessage = quiet_message, .destroy = quiet_destroy};
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A decimal number with nothing around it, at most max. */
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -526,30 +515,42 @@ static int peer_gone(struct xen_link *xl)
     return value == NULL && (errno == ENOENT || errno == EACCES);
 }
 
-static int xen_be_wait(struct idts_link *link, int timeout_ms)
+/* The event channel of every link, then the watch that brings knocks. */
+static int xen_be_wait(struct idts_backend *be, struct idts_link *const *links, int n,
+                       int timeout_ms)
 {
-    struct xen_link *xl = link->priv;
-    struct pollfd fd = {.fd = xenevtchn_fd(xl->evtchn), .events = POLLIN};
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    struct xen_backend *xb = be->priv;
+    struct pollfd *fds = calloc((size_t)n + 1, sizeof(*fds));
+    int i, rc;
 
-    for (;;) {
-        int64_t left = deadline < 0 ? XEN_CHECK_MS : deadline - now_ms();
-        int n = poll(&fd, 1, (int)(left < XEN_CHECK_MS ? (left > 0 ? left : 0) : XEN_CHECK_MS));
+    if (!fds)
+        return -ENOMEM;
+    for (i = 0; i < n; i++) {
+        struct xen_link *xl = links[i]->priv;
 
-        if (n < 0)
-            return errno == EINTR ? 0 : -errno;
-        if (n > 0) {
-            xenevtchn_port_or_error_t port = xenevtchn_pending(xl->evtchn);
-
-            if (port >= 0)
-                xenevtchn_unmask(xl->evtchn, (evtchn_port_t)port);
-            return 0;
-        }
-        if (peer_gone(xl))
-            return -EPIPE;
-        if (deadline >= 0 && now_ms() >= deadline)
-            return -ETIMEDOUT;
+        fds[i] = (struct pollfd){.fd = xenevtchn_fd(xl->evtchn), .events = POLLIN};
     }
+    fds[n] = (struct pollfd){.fd = xb->inbox[0] ? xs_fileno(xb->xs) : -1, .events = POLLIN};
+    rc = poll(fds, (nfds_t)n + 1, timeout_ms);
+    if (rc < 0)
+        rc = errno == EINTR ? 0 : -errno;
+    else
+        rc = rc == 0 ? -ETIMEDOUT : 0;
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct xen_link *xl = links[i]->priv;
+        xenevtchn_port_or_error_t port;
+
+        if (fds[i].revents && (port = xenevtchn_pending(xl->evtchn)) >= 0)
+            xenevtchn_unmask(xl->evtchn, (evtchn_port_t)port);
+    }
+    free(fds);
+    return rc;
+}
+
+/* A destroyed domain runs no unmap notify, but its XenStore tree goes. */
+static int xen_be_check(struct idts_link *link)
+{
+    return peer_gone(link->priv) ? -EPIPE : 0;
 }
 
 static void xen_be_unlink(struct idts_backend *be, struct idts_link *link)
@@ -707,6 +708,7 @@ const struct idts_backend_ops idts_backend_xen = {
     .map = xen_be_map,
     .notify = xen_be_notify,
     .wait = xen_be_wait,
+    .check = xen_be_check,
     .unlink = xen_be_unlink,
     .listen = xen_be_listen,
     .knock = xen_be_knock,

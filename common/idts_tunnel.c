@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,12 +32,44 @@ static void set_live(struct idts_tunnel *tunnel, uint8_t state)
     __atomic_store_n(live_byte(tunnel, tunnel->role), state, __ATOMIC_RELEASE);
 }
 
+static enum idts_tunnel_role peer_role(const struct idts_tunnel *tunnel)
+{
+    return tunnel->role == IDTS_TUNNEL_CREATOR ? IDTS_TUNNEL_ATTACHER : IDTS_TUNNEL_CREATOR;
+}
+
 static uint8_t peer_live(const struct idts_tunnel *tunnel)
 {
-    enum idts_tunnel_role peer =
-        tunnel->role == IDTS_TUNNEL_CREATOR ? IDTS_TUNNEL_ATTACHER : IDTS_TUNNEL_CREATOR;
+    return __atomic_load_n(live_byte(tunnel, peer_role(tunnel)), __ATOMIC_ACQUIRE);
+}
 
-    return __atomic_load_n(live_byte(tunnel, peer), __ATOMIC_ACQUIRE);
+static uint8_t *closed_byte(const struct idts_tunnel *tunnel, enum idts_tunnel_role role)
+{
+    struct idts_ctrl *ctrl = ctrl_of(tunnel);
+
+    return role == IDTS_TUNNEL_CREATOR ? &ctrl->creator_closed : &ctrl->attacher_closed;
+}
+
+/* What the peer's bytes say about it (idts_abi.h, "Ends"): 0 while it is
+ * live, -EPIPE once it closed in order, -ECONNRESET when it died, -EPROTO
+ * for a state the ABI does not have. `gone`: the backend saw it go, whatever
+ * its live byte still says. */
+static int peer_status(const struct idts_tunnel *tunnel, int gone)
+{
+    uint8_t live = peer_live(tunnel);
+
+    if (live != IDTS_END_LIVE && live != IDTS_END_GONE)
+        return -EPROTO;
+    if (live == IDTS_END_LIVE && !gone)
+        return 0;
+    return __atomic_load_n(closed_byte(tunnel, peer_role(tunnel)), __ATOMIC_ACQUIRE) == 1
+               ? -EPIPE
+               : -ECONNRESET;
+}
+
+/* The errors after which what the peer sent before is still delivered. */
+static int departed(int error)
+{
+    return error == -EPIPE || error == -ECONNRESET;
 }
 
 static int fail(struct idts_tunnel *tunnel, int error)
@@ -136,10 +169,21 @@ static int check_ctrl(const struct idts_tunnel *tunnel)
         tunnel->link.data_size != 2 * (size_t)ring_size || creator_live != IDTS_END_LIVE ||
         ctrl->attacher_live != IDTS_END_WAITING)
         return -EPROTO;
+    if (ctrl->creator_closed != 0 || ctrl->attacher_closed != 0)
+        return -EPROTO;
     for (i = 0; i < 2; i++)
         if (ctrl->ring[i].reserved != 0 || ctrl->ring[i].cons != 0)
             return -EPROTO;
     return (int)ring_size;
+}
+
+/* The fields the creator wrote once must stay as the attacher checked them. */
+static int header_intact(const struct idts_tunnel *tunnel)
+{
+    const volatile struct idts_ctrl *ctrl = ctrl_of(tunnel);
+
+    return ctrl->magic == IDTS_ABI_MAGIC && ctrl->version == IDTS_ABI_VERSION &&
+           ctrl->ctrl_size == IDTS_CTRL_SIZE && ctrl->ring_size == tunnel->tx.size;
 }
 
 static int connect_attacher(struct idts_tunnel *tunnel)
@@ -246,10 +290,12 @@ static int usable(const struct idts_tunnel *tunnel)
 /* A full ring towards a peer that is gone will never drain. */
 static int full_or_gone(struct idts_tunnel *tunnel, int rc)
 {
+    int status;
+
     if (rc == -EPROTO)
         return fail(tunnel, rc);
-    if (rc == -EAGAIN && peer_live(tunnel) != IDTS_END_LIVE)
-        return fail(tunnel, -EPIPE);
+    if (rc == -EAGAIN && (status = peer_status(tunnel, 0)) != 0)
+        return fail(tunnel, status);
     return rc;
 }
 
@@ -284,7 +330,7 @@ int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
     int rc = usable(tunnel);
 
     /* A peer that went away may have left records behind: deliver them. */
-    if (rc && (rc != -EPIPE || !tunnel->rx.ctrl))
+    if (rc && (!departed(rc) || !tunnel->rx.ctrl))
         return rc;
     rc = idts_ring_peek(&tunnel->rx, record);
     if (rc < 0)
@@ -303,9 +349,9 @@ int idts_tunnel_release(struct idts_tunnel *tunnel)
 /* The events that hold now; errors surface through peek and reserve. */
 static int ready(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
 {
-    /* Loaded before the rings: a peer marks itself gone only after its last
-     * record, so if it is gone here, all it sent is visible below. */
-    uint8_t live = peer_live(tunnel);
+    /* Looked at before the rings: a peer marks itself gone only after its
+     * last record, so if it is gone here, all it sent is visible below. */
+    int status = usable(tunnel) ? 0 : peer_status(tunnel, 0);
     struct idts_record record;
     int rc, got = 0;
 
@@ -326,8 +372,8 @@ static int ready(struct idts_tunnel *tunnel, unsigned events, uint32_t send_leng
         else if (tunnel->tx.error)
             return fail(tunnel, tunnel->tx.error);
     }
-    if (!got && live != IDTS_END_LIVE)
-        return fail(tunnel, -EPIPE);
+    if (!got && status)
+        return fail(tunnel, status);
     return got;
 }
 
@@ -357,35 +403,84 @@ static int remaining_ms(int64_t deadline)
     return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
 }
 
+/* Ask the peer to wake us for the events, then look once more: the order
+ * that loses no wake-up (idts_abi.h, "Notification"). */
+static int arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
+{
+    if (events & IDTS_WAIT_RECV)
+        idts_ring_ask_data(&tunnel->rx);
+    if (events & IDTS_WAIT_SEND)
+        idts_ring_ask_space(&tunnel->tx);
+    return ready(tunnel, events, send_length);
+}
+
+int idts_tunnel_check(struct idts_tunnel *tunnel)
+{
+    int rc = usable(tunnel);
+
+    if (rc)
+        return rc;
+    if (!header_intact(tunnel))
+        return fail(tunnel, -EPROTO);
+    rc = peer_status(tunnel, tunnel->backend->ops->check(&tunnel->link) == -EPIPE);
+    return rc ? fail(tunnel, rc) : 0;
+}
+
+int idts_tunnel_sleep(struct idts_backend *backend, const struct idts_wait *waits, int n,
+                      int timeout_ms)
+{
+    struct idts_link **links = calloc((size_t)n + 1, sizeof(*links));
+    int i, rc = 0;
+
+    for (i = 0; links && rc == 0 && i < n; i++) {
+        rc = arm(waits[i].tunnel, waits[i].events, waits[i].send_length);
+        links[i] = &waits[i].tunnel->link;
+    }
+    if (!links || rc) {
+        free(links);
+        return 1;
+    }
+    rc = backend->ops->wait(backend, links, n, timeout_ms);
+    free(links);
+    /* A peer the backend saw go would wake every sleep: fail its tunnel. */
+    for (i = 0; rc == -EPIPE && i < n; i++)
+        (void)idts_tunnel_check(waits[i].tunnel);
+    return rc == -ETIMEDOUT ? 0 : 1;
+}
+
 int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length,
                      int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : now_ns() + (int64_t)timeout_ms * 1000000;
-    int rc = usable(tunnel);
+    int64_t next_check = now_ns() + (int64_t)IDTS_TUNNEL_CHECK_MS * 1000000;
+    struct idts_link *link = &tunnel->link;
+    int rc = usable(tunnel), left;
 
-    if (rc && rc != -EPIPE)
+    if (rc && !departed(rc))
         return rc;
     rc = spin(tunnel, events, send_length);
     while (rc == 0) {
-        if (events & IDTS_WAIT_RECV)
-            idts_ring_ask_data(&tunnel->rx);
-        if (events & IDTS_WAIT_SEND)
-            idts_ring_ask_space(&tunnel->tx);
-        rc = ready(tunnel, events, send_length);
+        left = remaining_ms(deadline);
+        if (left == 0)
+            return 0;
+        rc = arm(tunnel, events, send_length);
         if (rc)
             break;
-        if (deadline >= 0 && remaining_ms(deadline) == 0)
-            return 0;
-        rc = tunnel->backend->ops->wait(&tunnel->link, remaining_ms(deadline));
-        if (rc == -ETIMEDOUT)
-            rc = 0;
-        else if (rc == -EPIPE) {
-            /* The peer died without closing: what it left is still read. */
-            fail(tunnel, -EPIPE);
-            rc = ready(tunnel, events, send_length);
-        } else if (rc) {
+        if (left < 0 || left > IDTS_TUNNEL_CHECK_MS)
+            left = IDTS_TUNNEL_CHECK_MS;
+        rc = tunnel->backend->ops->wait(tunnel->backend, &link, 1, left);
+        if (rc && rc != -ETIMEDOUT && rc != -EPIPE)
             return fail(tunnel, rc);
+        /* Look for the peer when the backend saw it go, and every CHECK_MS;
+         * one found gone may have left records: ready() says so first. */
+        if (rc == -EPIPE || now_ns() >= next_check) {
+            next_check = now_ns() + (int64_t)IDTS_TUNNEL_CHECK_MS * 1000000;
+            if (idts_tunnel_check(tunnel)) {
+                rc = ready(tunnel, events, send_length);
+                continue;
+            }
         }
+        rc = 0;
     }
     return rc;
 }
@@ -393,6 +488,7 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
 void idts_tunnel_close(struct idts_tunnel *tunnel)
 {
     if (tunnel->link.ctrl && tunnel->state != IDTS_TUNNEL_CONNECTING) {
+        __atomic_store_n(closed_byte(tunnel, tunnel->role), 1, __ATOMIC_RELEASE);
         set_live(tunnel, IDTS_END_GONE);
         tunnel->backend->ops->notify(&tunnel->link);
     }

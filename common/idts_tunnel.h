@@ -11,10 +11,11 @@
  * end asked to be woken. A tunnel is used by one thread at a time.
  *
  * Errors: -EAGAIN (try later), -EMSGSIZE (record larger than the ring
- * allows), -ENOTCONN (not connected yet), -EPIPE (the peer closed or died;
- * records it sent before are still delivered), -EPROTO (the peer broke the
- * protocol: the tunnel is unusable), -ETIMEDOUT. Once a tunnel failed it
- * keeps returning the same error.
+ * allows), -ENOTCONN (not connected yet), -EPIPE (the peer closed in order),
+ * -ECONNRESET (the peer died; after either, the records it sent before are
+ * still delivered), -EPROTO (the peer broke the protocol: the tunnel is
+ * unusable), -ETIMEDOUT. Once a tunnel failed it keeps returning the same
+ * error.
  */
 #ifndef IDTS_TUNNEL_H
 #define IDTS_TUNNEL_H
@@ -35,6 +36,8 @@ enum idts_tunnel_state {
 
 /* Default busy-poll time of idts_tunnel_wait() before it sleeps. */
 #define IDTS_TUNNEL_SPIN_NS 50000u
+/* A sleeping idts_tunnel_wait() looks for its peer at least this often. */
+#define IDTS_TUNNEL_CHECK_MS 1000
 
 struct idts_tunnel {
     struct idts_backend *backend;
@@ -87,10 +90,35 @@ static inline int idts_tunnel_idle(const struct idts_tunnel *tunnel)
  * Wait until one of the events holds, polling for spin_ns and then sleeping
  * on the notification channel so an oversubscribed CPU is not burned.
  * Returns the events that hold, 0 on timeout (timeout_ms -1: none), or the
- * tunnel's error (-EPIPE once the peer is gone and nothing is left to read).
+ * tunnel's error (-EPIPE or -ECONNRESET once the peer is gone and nothing
+ * is left to read).
  */
 int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length,
                      int timeout_ms);
+
+/* What one tunnel of idts_tunnel_sleep() waits for, as idts_tunnel_wait(). */
+struct idts_wait {
+    struct idts_tunnel *tunnel;
+    unsigned events;
+    uint32_t send_length;
+};
+
+/*
+ * Sleep, without spinning, until one of n open tunnels may have one of its
+ * events, a knock reaches the backend's inbox, or timeout_ms passes: the
+ * idle wait of a loop that serves many tunnels. Returns 1 when something may
+ * have happened (the caller then peeks, reserves, checks), 0 on timeout.
+ */
+int idts_tunnel_sleep(struct idts_backend *backend, const struct idts_wait *waits, int n,
+                      int timeout_ms);
+
+/*
+ * Look at the peer without waiting: 0 while it is there; otherwise fail the
+ * tunnel with -EPIPE (closed), -ECONNRESET (died: its process was killed,
+ * its domain destroyed) or -EPROTO (it changed the control page). Costs a
+ * system call (on xen a XenStore read): for now and then, not per record.
+ */
+int idts_tunnel_check(struct idts_tunnel *tunnel);
 
 /* Tell the peer we are gone and release everything. */
 void idts_tunnel_close(struct idts_tunnel *tunnel);

@@ -13,7 +13,7 @@
  *            with the same program and options);
  *   endless  the creator streams checksummed records until one end dies; the
  *            survivor prints how long after the last record it noticed and
- *            exits 0 iff the tunnel reported the peer gone (-EPIPE).
+ *            exits 0 iff the tunnel reported the peer dead (-ECONNRESET).
  */
 #define _GNU_SOURCE
 #include "idts_tunnel.h"
@@ -255,7 +255,7 @@ static int endless(void)
     }
     printf("peer gone: %s after %llu records, noticed %.2f s after the last one\n", strerror(-rc),
            (unsigned long long)n, now() - last_record);
-    return rc == -EPIPE ? 0 : 1;
+    return rc == -ECONNRESET ? 0 : 1;
 }
 
 static void usage(void)

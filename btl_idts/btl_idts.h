@@ -80,6 +80,9 @@ struct mca_btl_idts_component_t {
     unsigned int get_chunk;
     unsigned int connect_timeout_ms;
     unsigned int poll_interval;
+    int blocking; /* enum mca_btl_idts_blocking */
+    unsigned int spin_time_us;
+    unsigned int sleep_max_us;
 
     struct idts_backend backend;
     int backend_open;
@@ -93,9 +96,23 @@ struct mca_btl_idts_component_t {
     opal_hash_table_t registrations;
     uint64_t next_registration;
     unsigned int poll_countdown;
+    int64_t next_check_ns; /* when progress next looks at every peer */
+    /* The idle streak of progress (btl_idts_sleep.c). */
+    unsigned int idle_polls;
+    int64_t idle_ns, last_poll_ns;
 };
 typedef struct mca_btl_idts_component_t mca_btl_idts_component_t;
 OPAL_MODULE_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;
+
+/* Values of btl_idts_blocking. */
+enum mca_btl_idts_blocking {
+    MCA_BTL_IDTS_BLOCKING_AUTO,   /* when Open MPI knows the node is oversubscribed */
+    MCA_BTL_IDTS_BLOCKING_NEVER,  /* poll only */
+    MCA_BTL_IDTS_BLOCKING_ALWAYS, /* sleep after btl_idts_spin_time of idle polling */
+};
+
+/* How often progress looks at every peer, for those that died unheard. */
+#define MCA_BTL_IDTS_CHECK_NS 1000000000
 
 struct mca_btl_idts_module_t {
     mca_btl_base_module_t super;
@@ -159,6 +176,10 @@ int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint);
 void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error);
 int mca_btl_idts_poll_connections(void);
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
+int64_t mca_btl_idts_now_ns(void);
+
+/* btl_idts_sleep.c */
+void mca_btl_idts_idle(int progressed);
 
 /* btl_idts_send.c */
 int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,

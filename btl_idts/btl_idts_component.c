@@ -40,6 +40,29 @@ static void register_uint(const char *name, const char *help, int level, unsigne
                                           MCA_BASE_VAR_SCOPE_READONLY, storage);
 }
 
+static void register_blocking(void)
+{
+    static const mca_base_var_enum_value_t values[] = {
+        {MCA_BTL_IDTS_BLOCKING_AUTO, "auto"},
+        {MCA_BTL_IDTS_BLOCKING_NEVER, "never"},
+        {MCA_BTL_IDTS_BLOCKING_ALWAYS, "always"},
+        {0, NULL},
+    };
+    mca_base_var_enum_t *enumerator = NULL;
+
+    mca_btl_idts_component.blocking = MCA_BTL_IDTS_BLOCKING_AUTO;
+    (void)mca_base_var_enum_create("btl_idts_blocking", values, &enumerator);
+    (void)mca_base_component_var_register(
+        &mca_btl_idts_component.super.btl_version, "blocking",
+        "Whether a rank waiting on idts may sleep after btl_idts_spin_time instead of polling "
+        "on: \"auto\" (when Open MPI runs more ranks than slots on the node, as it then "
+        "yields when idle), \"always\", or \"never\" (lowest latency, keeps the core busy). "
+        "Not with MPI_THREAD_MULTIPLE, where idts always polls",
+        MCA_BASE_VAR_TYPE_INT, enumerator, 0, 0, OPAL_INFO_LVL_4, MCA_BASE_VAR_SCOPE_READONLY,
+        &mca_btl_idts_component.blocking);
+    OBJ_RELEASE(enumerator);
+}
+
 static int idts_register(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -79,6 +102,19 @@ static int idts_register(void)
                   "Progress calls between two looks for knocks and connections under way; "
                   "lower connects sooner, higher keeps system calls off the progress path",
                   OPAL_INFO_LVL_9, &c->poll_interval);
+    register_blocking();
+    c->spin_time_us = 50;
+    register_uint("spin_time",
+                  "Microseconds that progress polls an idle idts before it sleeps, when "
+                  "btl_idts_blocking lets it. Longer keeps the fastest replies, shorter "
+                  "leaves more CPU to other ranks and VMs",
+                  OPAL_INFO_LVL_5, &c->spin_time_us);
+    c->sleep_max_us = 1000;
+    register_uint("sleep_max",
+                  "Longest sleep of an idle idts in microseconds (rounded up to a "
+                  "millisecond): a peer's record or knock ends it at once, but other "
+                  "transports and Open MPI's own events wait for its end",
+                  OPAL_INFO_LVL_9, &c->sleep_max_us);
 
     m->btl_exclusivity = MCA_BTL_EXCLUSIVITY_HIGH / 2; /* under self and vader, over networks */
     m->btl_eager_limit = 4 * 1024;
@@ -266,6 +302,7 @@ static int idts_progress(void)
     }
     if (!opal_list_is_empty(&c->completed))
         count += mca_btl_idts_complete_sends();
+    mca_btl_idts_idle(count);
     OPAL_THREAD_UNLOCK(&c->lock);
     return count;
 }

@@ -34,7 +34,7 @@ static void endpoint_destruct(mca_btl_base_endpoint_t *endpoint)
 OBJ_CLASS_INSTANCE(mca_btl_base_endpoint_t, opal_list_item_t, endpoint_construct,
                    endpoint_destruct);
 
-static int64_t now_ns(void)
+int64_t mca_btl_idts_now_ns(void)
 {
     struct timespec ts;
 
@@ -137,7 +137,7 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
         return;
     }
     endpoint->state = MCA_BTL_IDTS_CONNECTING;
-    endpoint->deadline_ns = now_ns() + (int64_t)c->connect_timeout_ms * 1000000;
+    endpoint->deadline_ns = mca_btl_idts_now_ns() + (int64_t)c->connect_timeout_ms * 1000000;
 }
 
 /* Returns 1 when the tunnel opened, 0 otherwise. */
@@ -147,7 +147,7 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
 
     knock(endpoint);
     rc = idts_tunnel_connect(&endpoint->tunnel);
-    if (rc == -EAGAIN && now_ns() < endpoint->deadline_ns)
+    if (rc == -EAGAIN && mca_btl_idts_now_ns() < endpoint->deadline_ns)
         return 0;
     if (rc) {
         endpoint->state = MCA_BTL_IDTS_CLOSED;
@@ -205,6 +205,22 @@ static void knocked(const mca_btl_idts_knock_t *msg)
     }
 }
 
+/* A peer that died while we only poll its ring would go unheard: its
+ * tunnel is checked now and then. A failed check latches the tunnel's error;
+ * progress delivers what the peer left, then reports it. */
+static void check_peers(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int64_t now = mca_btl_idts_now_ns();
+    int i;
+
+    if (now < c->next_check_ns)
+        return;
+    c->next_check_ns = now + MCA_BTL_IDTS_CHECK_NS;
+    for (i = 0; i < c->open_count; i++)
+        (void)idts_tunnel_check(&c->open[i]->tunnel);
+}
+
 int mca_btl_idts_poll_connections(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -218,11 +234,25 @@ int mca_btl_idts_poll_connections(void)
     OPAL_LIST_FOREACH(endpoint, &c->endpoints, mca_btl_base_endpoint_t)
     if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
         opened += advance(endpoint);
+    check_peers();
     return opened;
 }
 
-/* The tunnel ended. A peer that closed while we owe it nothing simply
- * finished first (MPI_Finalize); anything else is an error. */
+/* The help message for a tunnel that ended with `error`. */
+static const char *closed_topic(int error)
+{
+    switch (error) {
+    case -EPIPE:
+        return "peer gone";
+    case -ECONNRESET:
+        return "peer died";
+    default:
+        return "peer broke protocol";
+    }
+}
+
+/* The tunnel ended. A peer that closed in order while we owe it nothing
+ * simply finished first (MPI_Finalize); anything else is an error. */
 void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error)
 {
     int owed = !opal_list_is_empty(&endpoint->pending) || !opal_list_is_empty(&endpoint->serving) ||
@@ -234,7 +264,7 @@ void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error)
         opal_output_verbose(20, opal_btl_base_framework.framework_output,
                             "btl:idts: tunnel %s closed by the peer", endpoint->key);
     else
-        mca_btl_idts_fatal(endpoint, error == -EPIPE ? "peer gone" : "peer broke protocol", error);
+        mca_btl_idts_fatal(endpoint, closed_topic(error), error);
     mca_btl_idts_fail_gets(endpoint);
 }
 

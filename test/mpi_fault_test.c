@@ -1,0 +1,295 @@
+/*
+ * Faults in MPI jobs over idts, for test/mpi-fault.sh: two ranks, rank 0 the
+ * victim, rank 1 the fault.
+ *
+ *   mpi_fault_test die eager|rendezvous sender|receiver
+ *       The ranks stream messages (eager: 1 KiB; rendezvous: 4 MiB, which
+ *       ob1 moves with idts's GET) until the chosen side, mid-transfer,
+ *       kills itself with SIGKILL. The survivor must report the death.
+ *   mpi_fault_test hostile CASE
+ *       After a warm-up, rank 1 writes into the tunnel's shared memory what
+ *       no honest end would (see the cases below), then stops. Rank 0 keeps
+ *       using the tunnel and must report the peer, not crash or hang.
+ *
+ * The hostile rank finds the region the shm backend mapped (a memfd named
+ * idts) in /proc/self/maps; rank 0 has the lower name, so it created the
+ * tunnel: it produces on ring 0 and consumes ring 1 (idts_abi.h).
+ */
+#define _GNU_SOURCE
+#include "idts_abi.h"
+
+#include <mpi.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { TAG_DATA = 1, TAG_GO, TAG_NEVER };
+
+static int rank;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "mpi_fault_test: rank %d: %s\n", rank, what);
+    MPI_Abort(MPI_COMM_WORLD, 3);
+}
+
+/* Send or receive until the dying side, after a while, kills itself while
+ * its next message is in flight. The survivor never returns: idts stops the
+ * job. */
+static void stream_until_death(size_t size, int dying)
+{
+    char *buf = malloc(size);
+    MPI_Request request;
+    long i;
+
+    if (!buf)
+        die("out of memory");
+    memset(buf, 1, size);
+    for (i = 0;; i++) {
+        if (rank == 0)
+            MPI_Isend(buf, (int)size, MPI_CHAR, 1, TAG_DATA, MPI_COMM_WORLD, &request);
+        else
+            MPI_Irecv(buf, (int)size, MPI_CHAR, 0, TAG_DATA, MPI_COMM_WORLD, &request);
+        if (i == 50 && rank == dying) {
+            int done, k;
+
+            for (k = 0; k < 10; k++)
+                MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+            fprintf(stderr, "mpi_fault_test: rank %d kills itself\n", rank);
+            raise(SIGKILL);
+        }
+        MPI_Wait(&request, MPI_STATUS_IGNORE);
+    }
+}
+
+/* The tunnel's region in this process: the mapping whose first page holds
+ * the ABI's magic. */
+static struct idts_ctrl *find_region(void)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[512];
+    unsigned long start;
+    struct idts_ctrl *ctrl = NULL;
+
+    while (maps && !ctrl && fgets(line, sizeof(line), maps))
+        if (strstr(line, "memfd:idts") && sscanf(line, "%lx-", &start) == 1 &&
+            ((struct idts_ctrl *)start)->magic == IDTS_ABI_MAGIC)
+            ctrl = (struct idts_ctrl *)start;
+    if (maps)
+        fclose(maps);
+    if (!ctrl)
+        die("no idts region mapped here (is the backend shm?)");
+    return ctrl;
+}
+
+static uint8_t *ring_data(struct idts_ctrl *ctrl, int ring)
+{
+    return (uint8_t *)ctrl + IDTS_CTRL_SIZE + (size_t)ring * ctrl->ring_size;
+}
+
+static void store_header(uint8_t *at, uint32_t length, uint16_t seq, uint8_t type)
+{
+    struct idts_record_header header = {.length = length, .seq = seq, .type = type, .tag = 65};
+    uint64_t word;
+
+    memcpy(&word, &header, sizeof(word));
+    __atomic_store_n((uint64_t *)at, word, __ATOMIC_RELEASE);
+}
+
+struct hostile_case {
+    const char *name;
+    int victim_sends; /* the victim fills ring 0; else it waits for a record */
+    void (*damage)(struct idts_ctrl *ctrl);
+};
+
+/* Ring 0: the victim's producer reads the cons we publish. */
+static void cons_ahead(struct idts_ctrl *ctrl)
+{
+    __atomic_store_n(&ctrl->ring[0].cons, ctrl->ring[0].cons + 2 * ctrl->ring_size,
+                     __ATOMIC_RELEASE);
+}
+
+static void cons_behind(struct idts_ctrl *ctrl)
+{
+    __atomic_store_n(&ctrl->ring[0].cons, ctrl->ring[0].cons - 2 * ctrl->ring_size,
+                     __ATOMIC_RELEASE);
+}
+
+/* Ring 1: the victim polls the header at the cons it published. */
+static uint8_t *victims_next_header(struct idts_ctrl *ctrl)
+{
+    uint32_t cons = __atomic_load_n(&ctrl->ring[1].cons, __ATOMIC_ACQUIRE);
+
+    return ring_data(ctrl, 1) + (cons & (ctrl->ring_size - 1));
+}
+
+static void length_past_ring(struct idts_ctrl *ctrl)
+{
+    store_header(victims_next_header(ctrl), 2 * ctrl->ring_size, 0, IDTS_RECORD_DATA);
+}
+
+/* A producer going back: the record at the ring's start, read already,
+ * published again (its sequence number is behind the victim's). */
+static void sequence_replayed(struct idts_ctrl *ctrl)
+{
+    struct idts_record_header old;
+
+    memcpy(&old, ring_data(ctrl, 1), sizeof(old));
+    if (old.type != IDTS_RECORD_DATA)
+        old.seq = 0x8000;
+    store_header(victims_next_header(ctrl), old.length, old.seq, IDTS_RECORD_DATA);
+}
+
+static void pad_short(struct idts_ctrl *ctrl)
+{
+    store_header(victims_next_header(ctrl), 8, 0, IDTS_RECORD_PAD);
+}
+
+static void garbage(struct idts_ctrl *ctrl)
+{
+    uint8_t *data = ring_data(ctrl, 1), *next = victims_next_header(ctrl);
+    uint64_t state = 0x9e3779b97f4a7c15u, word;
+    uint32_t i;
+
+    for (i = 0; i < ctrl->ring_size; i += 8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        word = state;
+        memcpy(data + i, &word, 8);
+    }
+    /* Nothing at the victim's position could read as an end marker. */
+    if (*(volatile uint64_t *)next == 0)
+        store_header(next, 0, 0, 0xff);
+}
+
+static void magic_flipped(struct idts_ctrl *ctrl)
+{
+    ctrl->magic ^= 0x100;
+}
+
+static void live_byte_invalid(struct idts_ctrl *ctrl)
+{
+    __atomic_store_n(&ctrl->attacher_live, 77, __ATOMIC_RELEASE);
+}
+
+static const struct hostile_case cases[] = {
+    {"cons-ahead", 1, cons_ahead},
+    {"cons-behind", 1, cons_behind},
+    {"length-past-ring", 0, length_past_ring},
+    {"sequence-replayed", 0, sequence_replayed},
+    {"pad-short", 0, pad_short},
+    {"garbage", 0, garbage},
+    {"magic-flipped", 0, magic_flipped},
+    {"live-byte-invalid", 0, live_byte_invalid},
+};
+
+/* Eager and rendezvous messages both ways: the tunnel is open and used. */
+static void warm_up(void)
+{
+    static const int sizes[] = {0, 8, 1000, 4000, 40000, 1 << 20};
+    char *buf = calloc(1, 1 << 20);
+    size_t i;
+    int round;
+
+    if (!buf)
+        die("out of memory");
+    for (round = 0; round < 10; round++)
+        for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            if (rank == 0) {
+                MPI_Send(buf, sizes[i], MPI_CHAR, 1, TAG_DATA, MPI_COMM_WORLD);
+                MPI_Recv(buf, sizes[i], MPI_CHAR, 1, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            } else {
+                MPI_Recv(buf, sizes[i], MPI_CHAR, 0, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                MPI_Send(buf, sizes[i], MPI_CHAR, 0, TAG_DATA, MPI_COMM_WORLD);
+            }
+        }
+    free(buf);
+}
+
+/* Eager messages, which go into the ring whether the peer receives or not:
+ * together several times the largest ring. */
+#define VICTIM_MESSAGES 40000
+
+static void victim(const struct hostile_case *c)
+{
+    static char block[1024];
+    static MPI_Request requests[VICTIM_MESSAGES];
+    int i;
+
+    MPI_Send(NULL, 0, MPI_CHAR, 1, TAG_GO, MPI_COMM_WORLD);
+    if (c->victim_sends) {
+        for (i = 0; i < VICTIM_MESSAGES; i++)
+            MPI_Isend(block, sizeof(block), MPI_CHAR, 1, TAG_DATA, MPI_COMM_WORLD, &requests[i]);
+        MPI_Waitall(VICTIM_MESSAGES, requests, MPI_STATUSES_IGNORE);
+    } else {
+        MPI_Recv(block, sizeof(block), MPI_CHAR, 1, TAG_NEVER, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+    die("the victim's transfer completed: the damage went unnoticed");
+}
+
+/* Damage the tunnel once the victim is where the case needs it, then stay
+ * out of MPI (a release or a send would repair some of the damage). */
+static void hostile(const struct hostile_case *c)
+{
+    MPI_Recv(NULL, 0, MPI_CHAR, 0, TAG_GO, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    c->damage(find_region());
+    fprintf(stderr, "mpi_fault_test: rank 1 wrote %s\n", c->name);
+    for (;;)
+        pause();
+}
+
+static const struct hostile_case *find_case(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (strcmp(cases[i].name, name) == 0)
+            return &cases[i];
+    return NULL;
+}
+
+static int usage(void)
+{
+    size_t i;
+
+    if (rank == 0) {
+        fprintf(stderr, "usage: mpi_fault_test die eager|rendezvous sender|receiver\n"
+                        "       mpi_fault_test hostile CASE, CASE one of:");
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+            fprintf(stderr, " %s", cases[i].name);
+        fprintf(stderr, "\n");
+    }
+    MPI_Finalize();
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const struct hostile_case *c;
+    int nprocs;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+    if (nprocs != 2)
+        return usage();
+    if (argc == 4 && strcmp(argv[1], "die") == 0) {
+        size_t size = strcmp(argv[2], "eager") == 0 ? 1024 : 4 << 20;
+        int dying = strcmp(argv[3], "sender") == 0 ? 0 : 1;
+
+        warm_up();
+        stream_until_death(size, dying);
+    }
+    if (argc != 3 || strcmp(argv[1], "hostile") != 0 || !(c = find_case(argv[2])))
+        return usage();
+    warm_up();
+    if (rank == 0)
+        victim(c);
+    else
+        hostile(c);
+    return 1;
+}

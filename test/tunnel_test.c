@@ -501,10 +501,11 @@ static void test_check_hostile(void)
     }
 }
 
-/* Sends one record after a while on the second of two tunnels. */
+/* Once told on the first of two tunnels, sends one record on the second. */
 static int second_sender_child(const char *k)
 {
     struct idts_tunnel quiet, talker;
+    struct idts_record record;
     char k2[IDTS_KEY_MAX];
     int rc;
 
@@ -512,6 +513,8 @@ static int second_sender_child(const char *k)
     rc = open_attacher(&quiet, k);
     if (rc == 0)
         rc = open_attacher(&talker, k2);
+    if (rc == 0 && (rc = recv_wait(&quiet, &record)) == 1)
+        rc = idts_tunnel_release(&quiet);
     usleep(200000);
     if (rc == 0)
         rc = send_wait(&talker, 7, "hi", 2);
@@ -537,10 +540,13 @@ static void test_sleep_many(void)
         rc = open_creator(&t[1], k2, RING);
     for (i = 0; i < 2; i++)
         waits[i] = (struct idts_wait){.tunnel = &t[i], .events = IDTS_WAIT_RECV};
-    /* The attachers' connect notifications may wake the first sleeps. */
+    /* The child sends nothing before it is told; the attachers' connect
+     * notifications may wake the first sleeps. */
     for (i = 0; rc == 0 && i < 4 && idts_tunnel_sleep(&be, waits, 2, 10) != 0; i++)
         ;
     ok(rc == 0 && i < 4, "sleeping on two quiet tunnels times out (%d, woken %d times)", rc, i);
+    if (rc == 0)
+        rc = send_wait(&t[0], 1, "go", 2);
     cpu = cpu_seconds();
     while (rc == 0 && (rc = idts_tunnel_peek(&t[1], &record)) == 0)
         if (idts_tunnel_sleep(&be, waits, 2, TIMEOUT_MS) == 0)

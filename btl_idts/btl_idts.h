@@ -209,6 +209,8 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
 void mca_btl_idts_get_data_arrived(mca_btl_base_endpoint_t *endpoint,
                                    const struct idts_record *record);
 int mca_btl_idts_serve_gets(mca_btl_base_endpoint_t *endpoint);
+/* Bytes of the next GET_DATA record the endpoint has to stream, or 0. */
+uint32_t mca_btl_idts_next_get_record(mca_btl_base_endpoint_t *endpoint);
 void mca_btl_idts_fail_gets(mca_btl_base_endpoint_t *endpoint);
 
 END_C_DECLS

@@ -175,14 +175,29 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
     opal_list_append(&endpoint->serving, &serve->super);
 }
 
+/* Bytes of the request's next GET_DATA record, after its header. */
+static uint32_t next_chunk(const serve_t *serve)
+{
+    uint64_t left = serve->size - serve->offset;
+    uint32_t chunk = mca_btl_idts_component.get_chunk;
+
+    return left < chunk ? (uint32_t)left : chunk;
+}
+
+uint32_t mca_btl_idts_next_get_record(mca_btl_base_endpoint_t *endpoint)
+{
+    const serve_t *serve = (const serve_t *)opal_list_get_first(&endpoint->serving);
+
+    if (opal_list_is_empty(&endpoint->serving))
+        return 0;
+    return (uint32_t)sizeof(mca_btl_idts_get_data_t) + next_chunk(serve);
+}
+
 /* Stream one request; 1 when all of it is in the ring, 0 when the ring is full. */
 static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
 {
-    uint32_t chunk = mca_btl_idts_component.get_chunk;
-
     do {
-        uint64_t left = serve->size - serve->offset;
-        uint32_t n = left < chunk ? (uint32_t)left : chunk;
+        uint32_t n = next_chunk(serve);
         mca_btl_idts_get_data_t header = {serve->token, serve->status, serve->offset};
         void *payload;
         int rc = idts_tunnel_reserve(&endpoint->tunnel, sizeof(header) + n, &payload);

@@ -42,13 +42,12 @@ static struct idts_wait endpoint_wait(mca_btl_base_endpoint_t *endpoint)
     struct idts_wait wait = {.tunnel = &endpoint->tunnel, .events = IDTS_WAIT_RECV};
     mca_btl_idts_frag_t *frag = (mca_btl_idts_frag_t *)opal_list_get_first(&endpoint->pending);
 
-    if (!opal_list_is_empty(&endpoint->pending)) {
-        wait.events |= IDTS_WAIT_SEND;
+    if (!opal_list_is_empty(&endpoint->pending))
         wait.send_length = (uint32_t)frag->segment.seg_len;
-    } else if (!opal_list_is_empty(&endpoint->serving)) {
+    else
+        wait.send_length = mca_btl_idts_next_get_record(endpoint);
+    if (wait.send_length)
         wait.events |= IDTS_WAIT_SEND;
-        wait.send_length = (uint32_t)sizeof(mca_btl_idts_get_data_t);
-    }
     return wait;
 }
 

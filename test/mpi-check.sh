@@ -84,6 +84,20 @@ caught flip "1 corrupted"
 caught drop "no progress for 5 s in batch .*: lost messages"
 caught twice "got one from 0|left over from 0|nobody owes us"
 
+# MPI_THREAD_MULTIPLE: 4 threads per rank sending and receiving at once,
+# on 2 and 4 ranks; idts must carry the traffic.
+for ranks in 2 4; do
+    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca orte_base_help_aggregate 0 \
+        --mca btl idts,self --mca btl_base_verbose 10 "$build/test/mpi_threads_test" \
+        > "$out/threads" 2> "$out/err-threads"
+    status=$?
+    relay < "$out/threads"
+    records=$(grep -o 'sent [0-9]* records' "$out/err-threads" | awk '{s += $2} END {print s + 0}')
+    [ "$status" = 0 ] && [ "$records" -gt 1000 ]
+    ok $? "mpi_threads_test on $ranks ranks exits cleanly ($status), idts carried $records records"
+    [ "$status" = 0 ] || cat "$out/err-threads" >&2
+done
+
 # Offered tcp too, local ranks must still pick idts, and idts must carry data.
 run 2 --mca btl idts,tcp,self --mca btl_base_verbose 10 > "$out/both" 2>&1
 status=$?

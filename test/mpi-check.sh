@@ -61,11 +61,13 @@ ok "$status" "the suite on 2 ranks with 64 KiB rings and the default limits ($st
 # for: a flipped bit, a lost message, a duplicated one.
 stress=$build/test/mpi_stress
 run_stress() {
-    timeout 300 mpirun --oversubscribe -np 4 --mca pml ob1 --mca orte_base_help_aggregate 0 \
+    local ranks=$1
+    shift
+    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca orte_base_help_aggregate 0 \
         --mca btl idts,self "$@"
 }
 for rings in 0 65536; do
-    run_stress --mca btl_idts_ring_size "$rings" "$stress" -n 30000 -t 60 \
+    run_stress 4 --mca btl_idts_ring_size "$rings" "$stress" -n 30000 -t 60 \
         > "$out/stress" 2> "$out/err-stress"
     status=$?
     relay < "$out/stress"
@@ -75,7 +77,7 @@ for rings in 0 65536; do
 done
 caught() {
     local fault=$1 expected=$2 status
-    run_stress "$stress" -n 5000 -t 5 -F "$fault" > "$out/fault" 2>&1
+    run_stress 4 "$stress" -n 5000 -t 5 -F "$fault" > "$out/fault" 2>&1
     status=$?
     [ "$status" != 0 ] && [ "$status" != 124 ] && grep -q -E "$expected" "$out/fault"
     ok $? "mpi_stress -F $fault: the job fails and says so ($status)"
@@ -83,6 +85,20 @@ caught() {
 caught flip "1 corrupted"
 caught drop "no progress for 5 s in batch .*: lost messages"
 caught twice "got one from 0|left over from 0|nobody owes us"
+
+# The valgrind suite (TEST_RUNNER, see test/run-all) runs a short stress job
+# with both ranks under memcheck, with Open MPI's suppressions for its own.
+case ${TEST_RUNNER:-} in
+*valgrind*)
+    run_stress 2 valgrind -q --error-exitcode=9 \
+        --suppressions=/usr/share/openmpi/openmpi-valgrind.supp "$stress" -n 2000 -t 120 \
+        > "$out/stress" 2>&1
+    status=$?
+    relay < "$out/stress"
+    ok "$status" "mpi_stress: 2000 messages on 2 ranks under valgrind ($status)"
+    [ "$status" = 0 ] || cat "$out/stress" >&2
+    ;;
+esac
 
 # MPI_THREAD_MULTIPLE: 4 threads per rank sending and receiving at once,
 # on 2 and 4 ranks; idts must carry the traffic.

@@ -1,0 +1,20 @@
+#!/bin/bash
+# The long integrity run: mpi_stress's million messages (or -n N) between 4
+# ranks over idts, with the default rings (ring size 0) and with 64 KiB
+# rings, every byte checked. Run from a build tree:
+# make check-stress [STRESS_ARGS="-n N -s SEED"].
+# Prints each run's figures; fails if any run found a bad, lost or extra
+# message, or did not finish within an hour.
+set -u
+build=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
+export OMPI_MCA_mca_base_component_path=$build/btl_idts/.libs:SYS_DEFAULT
+export IDTS_HELP_DIR=${top_srcdir:-$build}/btl_idts
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export ASAN_OPTIONS=detect_leaks=0
+failed=0
+for rings in 0 65536; do
+    echo "== btl_idts_ring_size $rings"
+    timeout 3600 mpirun --oversubscribe -np 4 --mca pml ob1 --mca btl idts,self \
+        --mca btl_idts_ring_size "$rings" "$build/test/mpi_stress" "$@" || failed=1
+done
+exit $failed

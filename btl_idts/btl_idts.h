@@ -182,6 +182,12 @@ int64_t mca_btl_idts_now_ns(void);
 void mca_btl_idts_idle(int progressed);
 
 /* btl_idts_send.c */
+/* Push the frag into the ring, or queue it behind those waiting for room:
+ * 0, or the tunnel's error (the frag is then still the caller's). With the
+ * lock held; so is mca_btl_idts_send_error(), which turns such an error
+ * into Open MPI's and closes a broken endpoint. */
+int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag);
+int mca_btl_idts_send_error(mca_btl_base_endpoint_t *endpoint, int rc);
 int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
                       mca_btl_base_descriptor_t *descriptor, mca_btl_base_tag_t tag);
 int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,

@@ -258,6 +258,8 @@ void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error)
     int owed = !opal_list_is_empty(&endpoint->pending) || !opal_list_is_empty(&endpoint->serving) ||
                endpoint->gets_outstanding > 0;
 
+    if (endpoint->state == MCA_BTL_IDTS_CLOSED)
+        return;
     open_remove(endpoint);
     endpoint->state = MCA_BTL_IDTS_CLOSED;
     if (error == -EPIPE && !owed)

@@ -95,6 +95,7 @@ int mca_btl_idts_get(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoi
     struct get_op *op;
     int rc;
 
+    (void)btl;
     (void)flags;
     (void)order;
     op = calloc(1, sizeof(*op));
@@ -115,22 +116,25 @@ int mca_btl_idts_get(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoi
     OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
     op->token = opal_pointer_array_add(&endpoint->gets, op);
     endpoint->gets_outstanding++;
-    OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
     request = (mca_btl_idts_get_request_t){.token = (uint32_t)op->token,
                                            .handle = remote_handle ? remote_handle->id : 0,
                                            .address = remote_address,
                                            .size = size};
     memcpy(frag->segment.seg_addr.pval, &request, sizeof(request));
     frag->base.des_flags = MCA_BTL_DES_FLAGS_BTL_OWNERSHIP;
-    rc = mca_btl_idts_send(btl, endpoint, &frag->base, MCA_BTL_IDTS_TAG_GET_REQUEST);
-    if (rc != OPAL_SUCCESS) {
-        OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
+    frag->tag = MCA_BTL_IDTS_TAG_GET_REQUEST;
+    rc = mca_btl_idts_send_frag(endpoint, frag);
+    if (rc) {
+        /* Failed here, the GET is not ours to complete: out of the table
+         * before the endpoint closes and completes the others. */
         opal_pointer_array_set_item(&endpoint->gets, op->token, NULL);
         endpoint->gets_outstanding--;
-        OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
         free(op);
+        opal_free_list_return(&mca_btl_idts_component.frags, &frag->base.super);
+        rc = mca_btl_idts_send_error(endpoint, rc);
     }
-    return rc;
+    OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
+    return rc ? rc : OPAL_SUCCESS;
 }
 
 /* Does the registration `id` cover [address, address + size) for this peer? */
@@ -213,7 +217,7 @@ static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
         idts_tunnel_commit(&endpoint->tunnel, MCA_BTL_IDTS_TAG_GET_DATA,
                            (uint32_t)sizeof(header) + n);
         endpoint->sent_records++;
-        endpoint->sent_bytes += n;
+        endpoint->sent_bytes += sizeof(header) + n;
         serve->offset += n;
     } while (serve->offset < serve->size);
     return 1;

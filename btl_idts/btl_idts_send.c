@@ -44,11 +44,30 @@ static void frag_sent(mca_btl_idts_frag_t *frag)
         opal_free_list_return(&c->frags, (opal_free_list_item_t *)frag);
 }
 
-static int send_error(mca_btl_base_endpoint_t *endpoint, int rc)
+/* A tunnel error, in Open MPI's terms. A broken tunnel closes the endpoint,
+ * which reports it once. Called with the lock held. */
+int mca_btl_idts_send_error(mca_btl_base_endpoint_t *endpoint, int rc)
 {
-    if (rc == -EPIPE || rc == -EPROTO)
+    if (rc == -EPIPE || rc == -ECONNRESET || rc == -EPROTO)
         mca_btl_idts_endpoint_closed(endpoint, rc);
     return rc == -EMSGSIZE ? OPAL_ERR_BAD_PARAM : OPAL_ERR_UNREACH;
+}
+
+int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
+{
+    int rc = mca_btl_idts_endpoint_ready(endpoint);
+
+    frag->endpoint = endpoint;
+    /* Queued frags go first: records of one peer stay in order. */
+    if (rc == 0 && opal_list_is_empty(&endpoint->pending))
+        rc = push_frag(endpoint, frag);
+    else if (rc == 0)
+        rc = -EAGAIN;
+    if (rc == 0)
+        frag_sent(frag);
+    else if (rc == -EAGAIN)
+        opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+    return rc == -EAGAIN ? 0 : rc;
 }
 
 int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoint,
@@ -59,19 +78,12 @@ int mca_btl_idts_send(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpo
 
     (void)btl;
     frag->tag = tag;
-    frag->endpoint = endpoint;
     OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
-    rc = mca_btl_idts_endpoint_ready(endpoint);
-    if (rc == 0 && opal_list_is_empty(&endpoint->pending))
-        rc = push_frag(endpoint, frag);
-    else if (rc == 0)
-        rc = -EAGAIN;
-    if (rc == 0)
-        frag_sent(frag);
-    else if (rc == -EAGAIN)
-        opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+    rc = mca_btl_idts_send_frag(endpoint, frag);
+    if (rc)
+        rc = mca_btl_idts_send_error(endpoint, rc);
     OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
-    return rc == 0 || rc == -EAGAIN ? OPAL_SUCCESS : send_error(endpoint, rc);
+    return rc ? rc : OPAL_SUCCESS;
 }
 
 /* Pack the convertor's next `size` bytes at dest. Contiguous data is one
@@ -114,6 +126,8 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
         pack_inline(convertor, (char *)payload + header_size, payload_size);
         idts_tunnel_commit(&endpoint->tunnel, tag, length);
         count_sent(endpoint, length);
+    } else if (rc != -EAGAIN) {
+        rc = mca_btl_idts_send_error(endpoint, rc);
     }
     OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
     if (rc == 0)
@@ -121,7 +135,7 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
     if (descriptor)
         *descriptor = NULL;
     if (rc != -EAGAIN)
-        return send_error(endpoint, rc);
+        return rc;
     /* Offer a descriptor, which btl_send queues until the tunnel takes it.
      * Without one ob1 parks the request itself, and ob1 4.1 counts each
      * failed retry as a new parked request: its progress function would stay

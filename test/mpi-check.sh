@@ -10,15 +10,7 @@ export IDTS_HELP_DIR=${top_srcdir:-$build}/btl_idts
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export ASAN_OPTIONS=detect_leaks=0 # Open MPI's own allocations outlive MPI_Finalize
 program=$build/test/mpi_p2p_test
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-n=0
-failed=0
-
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
+. "$(dirname "$0")/tap.sh"
 
 run() {
     local ranks=$1
@@ -70,8 +62,7 @@ third_party() {
     local what=$1 ranks=$2 check=$3
     shift 3
     if [ "$asan" != 0 ]; then
-        n=$((n + 1))
-        echo "ok $n # SKIP $what: this component is built with AddressSanitizer"
+        skip "$what: this component is built with AddressSanitizer"
         return
     fi
     (cd "$out" && timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 \
@@ -112,5 +103,4 @@ fails_saying "btl_idts_ring_size 1000" "btl_idts_ring_size: 1000" btl_idts_ring_
 fails_saying "btl_idts_backend xen without Xen" 'asked to use the "xen" backend' \
     btl_idts_backend xen
 
-echo "1..$n"
-exit $failed
+tap_end

@@ -144,8 +144,8 @@ static int report_backend(const char *name, struct idts_backend *be)
         return 1;
     }
     if (rc == -ENOENT)
-        printf("  %-4s not in this build (configure found no Xen libraries: install libxen-dev "
-               "and configure --with-xen)\n",
+        printf("  %-4s not in this build of idts (rebuild it with libxen-dev installed and "
+               "configure --with-xen)\n",
                name);
     else
         printf("  %-4s not usable: %s\n", name, be->why);

@@ -176,8 +176,8 @@ static void mode_string(mode_t mode, char *out)
     out[10] = '\0';
 }
 
-static void report_access(const struct xen_device *d, const struct stat *st, const char *user,
-                          const char *why)
+/* 1 when this user may not open the device. */
+static int report_access(const struct xen_device *d, const struct stat *st, const char *user)
 {
     struct passwd *owner = getpwuid(st->st_uid);
     struct group *group = getgrgid(st->st_gid);
@@ -187,18 +187,16 @@ static void report_access(const struct xen_device *d, const struct stat *st, con
     mode_string(st->st_mode, mode);
     snprintf(who, sizeof(who), "%s:%s", owner ? owner->pw_name : "?", group ? group->gr_name : "?");
     fact(d->path, "%s %s, %s for %s", mode, who, allowed ? "read/write" : "NO ACCESS", user);
-    if (!allowed)
-        device_fix(why, d, "give %s read and write access to %s: %s", user, d->path, UDEV_RULE_FIX);
+    return !allowed;
 }
 
-static void report_device(const struct xen_device *d, const char *user, const char *why)
+/* 1 when the device is there but this user may not open it. */
+static int report_device(const struct xen_device *d, const char *user, const char *why)
 {
     struct stat st;
 
-    if (stat(d->path, &st) == 0) {
-        report_access(d, &st, user, why);
-        return;
-    }
+    if (stat(d->path, &st) == 0)
+        return report_access(d, &st, user);
     if (!d->module) {
         /* libxenstore falls back on xenfs's /proc/xen/xenbus. */
         if (exists("/proc/xen/xenbus")) {
@@ -214,6 +212,7 @@ static void report_device(const struct xen_device *d, const char *user, const ch
         fact(d->path, "missing: module %s is not loaded", d->module);
         device_fix(why, d, "load the %s module: modprobe %s", d->module, d->module);
     }
+    return 0;
 }
 
 static void report_grants(void)
@@ -235,26 +234,30 @@ static void report_grants(void)
                 GRANT_LIMIT);
 }
 
+/* What the kernel says it runs on, or "" when it does not say. */
+static const char *hypervisor(void)
+{
+    static char type[32];
+
+    read_line("/sys/hypervisor/type", type, sizeof(type));
+    return type;
+}
+
 /* Whether this looks like a Xen domain at all, whatever state its drivers are in. */
 static int on_xen(void)
 {
-    char hypervisor[32];
-
-    return (read_line("/sys/hypervisor/type", hypervisor, sizeof(hypervisor)) &&
-            strcmp(hypervisor, "xen") == 0) ||
-           exists("/dev/xen") || exists("/proc/xen");
+    return strcmp(hypervisor(), "xen") == 0 || exists("/dev/xen") || exists("/proc/xen");
 }
 
 /* The xen backend's needs, as found here; xen is its outcome. */
 static void report_xen(const struct idts_backend *xen, int usable, const char *user)
 {
-    char hypervisor[48];
+    const char *why = usable ? "" : xen->why;
+    char denied[128] = "";
     size_t i;
 
     printf("\nXen, as found here:\n");
-    if (!read_line("/sys/hypervisor/type", hypervisor, sizeof(hypervisor)))
-        snprintf(hypervisor, sizeof(hypervisor), "none (no /sys/hypervisor/type)");
-    fact("hypervisor", "%s", hypervisor);
+    fact("hypervisor", "%s", hypervisor()[0] ? hypervisor() : "none (no /sys/hypervisor/type)");
     if (!on_xen()) {
         fact("", "this is not a Xen domain: idts has no use for xen here");
         return;
@@ -262,10 +265,23 @@ static void report_xen(const struct idts_backend *xen, int usable, const char *u
     if (!usable && xen->why[0])
         add_fix("%s", xen->why);
     fact("xenfs", "%s", xenfs_mounted() ? "mounted on /proc/xen" : "not mounted on /proc/xen");
-    for (i = 0; i < sizeof(xen_devices) / sizeof(xen_devices[0]); i++)
-        report_device(&xen_devices[i], user, usable ? "" : xen->why);
-    fact("domain", "%s", xen->instance[0] ? xen->instance : "unknown (XenStore not read)");
-    fact("host identity", "%s", xen->host[0] ? xen->host : "none (idts-hostd in dom0 writes it)");
+    for (i = 0; i < sizeof(xen_devices) / sizeof(xen_devices[0]); i++) {
+        const struct xen_device *d = &xen_devices[i];
+
+        /* The backend's reason names the first device it could not open. */
+        if (report_device(d, user, why) && !strstr(why, d->path))
+            snprintf(denied + strlen(denied), sizeof(denied) - strlen(denied), " %s", d->path);
+    }
+    if (denied[0])
+        add_fix("give %s read and write access to%s: %s", user, denied, UDEV_RULE_FIX);
+    if (!xen->instance[0]) {
+        fact("domain", "unknown (XenStore not read)");
+        fact("host identity", "unknown (XenStore not read)");
+    } else {
+        fact("domain", "%s", xen->instance);
+        fact("host identity", "%s",
+             xen->host[0] ? xen->host : "none (idts-hostd in dom0 writes it)");
+    }
     report_grants();
 }
 

@@ -50,7 +50,9 @@ struct idts_backend;
 struct idts_backend_ops {
     const char *name;
     /* Acquire what the backend needs (devices, handles) and fill be->host
-     * and be->instance. -ENODEV with be->why filled when unusable here. */
+     * and be->instance. -ENODEV with be->why filled when unusable here;
+     * host and instance then keep what was learnt before the failure (for
+     * diagnostics such as idts-info). */
     int (*open)(struct idts_backend *be);
     void (*close)(struct idts_backend *be);
     /* Creator: allocate a control page and data_size bytes shared with the
@@ -100,6 +102,12 @@ struct idts_backend {
     size_t share_size;
     char why[160]; /* why open failed, for the user */
 };
+
+/* The xen backend's share_size: 64 data pages + 1 control page = 65 grants a
+ * tunnel, so gntalloc's default limit of 1024 grants serves 15 tunnels
+ * created in a domain. */
+#define IDTS_XEN_SHARE_SIZE (256u << 10)
+#define IDTS_XEN_PAGE_SIZE  4096u
 
 extern const struct idts_backend_ops idts_backend_shm;
 extern const struct idts_backend_ops idts_backend_xen;

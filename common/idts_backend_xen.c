@@ -49,14 +49,10 @@
 #include <xenstore.h>
 #include <xentoollog.h>
 
-#define XEN_PAGE_SIZE 4096u
 #define XEN_MAX_DOMID 0x7fefu /* DOMID_FIRST_RESERVED - 1 */
 #define XEN_HOST_NODE "idts/host"
 #define XEN_KNOCK_MAX 1024u /* bytes of one knock message */
 #define XEN_PATH_MAX  160
-/* 64 data pages + 1 control page = 65 grants a tunnel: gntalloc's default
- * limit of 1024 grants then serves 15 tunnels created in a domain. */
-#define XEN_SHARE_SIZE (256u << 10)
 
 /* The control page's backend area on xen: the data pages' grant refs. */
 struct xen_refs {
@@ -208,6 +204,39 @@ static int open_failed(struct idts_backend *be, int err, const char *what)
     return -ENODEV;
 }
 
+static int no_access(struct idts_backend *be, const char *device)
+{
+    snprintf(be->why, sizeof(be->why),
+             "no permission to open %s: give this user read and write access to it", device);
+    return -ENODEV;
+}
+
+/* A device that did not open: what the error means for the user, and the fix. */
+static int device_failed(struct idts_backend *be, int err, const char *device, const char *module)
+{
+    if (err == EACCES || err == EPERM)
+        return no_access(be, device);
+    if (err != ENOENT && err != ENXIO && err != ENODEV)
+        return open_failed(be, err, device);
+    snprintf(be->why, sizeof(be->why), "%s is missing: load the %s module (modprobe %s)", device,
+             module, module);
+    return -ENODEV;
+}
+
+/* libxenstore tries xenstored's socket (dom0), then /dev/xen/xenbus, then
+ * xenfs's /proc/xen/xenbus: errno is the last one's. */
+static int xenstore_failed(struct idts_backend *be, int err)
+{
+    if (err == EACCES || err == EPERM)
+        return no_access(be, "/dev/xen/xenbus");
+    if (err != ENOENT)
+        return open_failed(be, err, "XenStore is not reachable");
+    snprintf(be->why, sizeof(be->why),
+             "XenStore is not reachable: not a Xen domain (no /dev/xen/xenbus, and no xenfs "
+             "mounted on /proc/xen)");
+    return -ENODEV;
+}
+
 static int read_identity(struct idts_backend *be, struct xen_backend *xb)
 {
     char *domid = read_node(xb, "domid");
@@ -217,6 +246,7 @@ static int read_identity(struct idts_backend *be, struct xen_backend *xb)
     free(domid);
     if (rc)
         return open_failed(be, -rc, "this domain's id is not in XenStore (domid)");
+    snprintf(be->instance, sizeof(be->instance), "%u", xb->domid);
     host = read_node(xb, XEN_HOST_NODE);
     if (!host || !host[0] || strlen(host) >= sizeof(be->host) ||
         strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
@@ -230,7 +260,6 @@ static int read_identity(struct idts_backend *be, struct xen_backend *xb)
     }
     strcpy(be->host, host);
     free(host);
-    snprintf(be->instance, sizeof(be->instance), "%u", xb->domid);
     snprintf(xb->dir, sizeof(xb->dir), "/local/domain/%u/data/idts", xb->domid);
     return 0;
 }
@@ -268,28 +297,26 @@ static int xen_be_open(struct idts_backend *be)
     be->priv = xb;
     xb->xs = xs_open(0);
     if (!xb->xs)
-        rc = open_failed(be, errno,
-                         "XenStore is not reachable: not a Xen domain, or xenfs is not mounted "
-                         "on /proc/xen");
+        rc = xenstore_failed(be, errno);
     else
         rc = read_identity(be, xb);
     if (rc == 0 && !(xb->gntshr = xengntshr_open(&quiet, 0)))
-        rc = open_failed(be, errno, "cannot open /dev/xen/gntalloc: load xen-gntalloc");
+        rc = device_failed(be, errno, "/dev/xen/gntalloc", "xen-gntalloc");
     if (rc == 0 && !(xb->gnttab = xengnttab_open(&quiet, 0)))
-        rc = open_failed(be, errno, "cannot open /dev/xen/gntdev: load xen-gntdev");
+        rc = device_failed(be, errno, "/dev/xen/gntdev", "xen-gntdev");
     if (rc == 0) {
         evtchn = xenevtchn_open(&quiet, 0);
         if (evtchn)
             xenevtchn_close(evtchn);
         else
-            rc = open_failed(be, errno, "cannot open /dev/xen/evtchn: load xen-evtchn");
+            rc = device_failed(be, errno, "/dev/xen/evtchn", "xen-evtchn");
     }
     if (rc) {
         xen_be_close(be);
         return rc;
     }
     remove_nodes(xb, node_is_stale);
-    be->share_size = XEN_SHARE_SIZE;
+    be->share_size = IDTS_XEN_SHARE_SIZE;
     return 0;
 }
 
@@ -355,14 +382,14 @@ static int xen_be_share(struct idts_backend *be, const char *peer, size_t data_s
 
     if (rc)
         return rc;
-    if (data_size == 0 || data_size % XEN_PAGE_SIZE ||
-        data_size / XEN_PAGE_SIZE > XEN_MAX_DATA_PAGES)
+    if (data_size == 0 || data_size % IDTS_XEN_PAGE_SIZE ||
+        data_size / IDTS_XEN_PAGE_SIZE > XEN_MAX_DATA_PAGES)
         return -EMSGSIZE;
     xl = link_new(be, domid, 1);
     if (!xl)
         return -errno;
     link->priv = xl;
-    xl->pages = (uint32_t)(data_size / XEN_PAGE_SIZE);
+    xl->pages = (uint32_t)(data_size / IDTS_XEN_PAGE_SIZE);
     rc = xenevtchn_bind_unbound_port(xl->evtchn, domid);
     if (rc < 0)
         return step_failed(be, errno, "binding an event channel for the peer");
@@ -492,7 +519,7 @@ static int xen_be_map(struct idts_backend *be, const char *peer, const char *key
         return step_failed(be, -rc, "mapping the peer's data pages (gntdev)");
     link->ctrl = xl->ctrl;
     link->data = xl->data;
-    link->data_size = (size_t)xl->pages * XEN_PAGE_SIZE;
+    link->data_size = (size_t)xl->pages * IDTS_XEN_PAGE_SIZE;
     snprintf(value, sizeof(value), "%d", (int)getpid());
     rc = write_node(xb, xl->node, value, (int)domid);
     xl->published = rc == 0;

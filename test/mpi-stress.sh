@@ -6,12 +6,7 @@
 # Prints each run's figures; fails if any run found a bad, lost or extra
 # message, or did not finish within an hour.
 set -u
-build=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
-export OMPI_MCA_mca_base_component_path=$build/btl_idts/.libs:SYS_DEFAULT
-export IDTS_HELP_DIR=${top_srcdir:-$build}/btl_idts
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export ASAN_OPTIONS=detect_leaks=0
-failed=0
+. "$(dirname "$0")/mpi-tap.sh"
 for rings in 0 65536; do
     echo "== btl_idts_ring_size $rings"
     timeout 3600 mpirun --oversubscribe -np 4 --mca pml ob1 --mca btl idts,self \

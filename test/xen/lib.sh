@@ -59,6 +59,30 @@ tap_test() {
     fi
 }
 
+# info_test [-u USER] NAME STATUS PATTERN...: "idts-info --require xen", run
+# as USER if given, exits with STATUS and prints a line matching each
+# PATTERN (grep -E). Its output follows on the console, for the record.
+info_test() {
+    local as="" name status out=/tmp/info.out rc p
+    if [ "$1" = -u ]; then
+        as=$2
+        shift 2
+    fi
+    name=$1 status=$2
+    shift 2
+    if [ -n "$as" ]; then
+        timeout -s KILL 120 su -s /bin/sh "$as" -c "idts-info --require xen" >$out 2>&1
+    else
+        timeout -s KILL 120 idts-info --require xen >$out 2>&1
+    fi
+    rc=$?
+    for p; do
+        grep -qE -- "$p" $out || { rc="$rc, no line matching \"$p\""; break; }
+    done
+    if [ "$rc" = "$status" ]; then pass "$name"; else fail "$name (exit $rc)"; fi
+    sed 's/^/  | /' $out
+}
+
 # wait_for SECONDS COMMAND...: until the command succeeds.
 wait_for() {
     local tenths=$(($1 * 10))

@@ -1,34 +1,42 @@
 #include "idts_xen_parse.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-int idts_xen_parse_uint(const char *s, unsigned max, unsigned *out)
+/* The decimal number at s, at most max, up to the character `end`; *next
+ * then points past that character. Nothing else: no sign, no space. */
+static int parse_field(const char *s, char end, unsigned max, unsigned *out, const char **next)
 {
-    char *end;
+    char *stop;
     unsigned long v;
 
     if (*s < '0' || *s > '9')
         return -EINVAL;
     errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > max)
+    v = strtoul(s, &stop, 10);
+    if (errno || *stop != end || v > max)
         return -EINVAL;
     *out = (unsigned)v;
+    *next = stop + 1;
     return 0;
+}
+
+int idts_xen_parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    return parse_field(s, '\0', max, out, &s);
 }
 
 int idts_xen_parse_offer(const char *value, uint32_t max_pages, uint32_t *ctrl_ref, unsigned *port,
                          uint32_t *pages)
 {
     unsigned pid, ref, p, n;
-    char extra;
 
-    if (sscanf(value, "%u %u %u %u%c", &pid, &ref, &p, &n, &extra) != 4)
-        return -EPROTO;
-    if (n == 0 || n > max_pages)
+    if (parse_field(value, ' ', INT32_MAX, &pid, &value) ||
+        parse_field(value, ' ', UINT32_MAX, &ref, &value) ||
+        parse_field(value, ' ', UINT32_MAX, &p, &value) ||
+        parse_field(value, '\0', max_pages, &n, &value) || n == 0)
         return -EPROTO;
     *ctrl_ref = ref;
     *port = p;
@@ -82,15 +90,24 @@ int idts_xen_parse_knock(const char *value, uint8_t *msg, size_t len)
     return hex ? from_hex(hex + 1, msg, len) : -EPROTO;
 }
 
+/* Move *s past prefix if it starts with it. */
+static int skip(const char **s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    if (strncmp(*s, prefix, n) != 0)
+        return 0;
+    *s += n;
+    return 1;
+}
+
 int idts_xen_knock_for(const char *path, const char *inbox)
 {
-    const char *name;
-    unsigned domid;
-    int n = 0;
+    size_t digits;
 
-    if (sscanf(path, "/local/domain/%u/data/idts/%n", &domid, &n) != 1 || n == 0)
+    if (!skip(&path, "/local/domain/"))
         return 0;
-    name = path + n;
-    return strncmp(name, inbox, strlen(inbox)) == 0 &&
-           strncmp(name + strlen(inbox), "@knock-", strlen("@knock-")) == 0;
+    digits = strspn(path, "0123456789");
+    path += digits;
+    return digits > 0 && skip(&path, "/data/idts/") && skip(&path, inbox) && skip(&path, "@knock-");
 }

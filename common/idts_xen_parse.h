@@ -13,8 +13,9 @@
 /* A decimal number with nothing around it, at most max; 0 or -EINVAL. */
 int idts_xen_parse_uint(const char *s, unsigned max, unsigned *out);
 
-/* An offer node's value, "pid ctrl-ref port pages" with 1 to max_pages
- * pages: 0, or -EPROTO. */
+/* An offer node's value, "pid ctrl-ref port pages": decimal numbers one
+ * space apart, a pid up to INT32_MAX, 32-bit grant reference and port, 1 to
+ * max_pages pages. 0, or -EPROTO. */
 int idts_xen_parse_offer(const char *value, uint32_t max_pages, uint32_t *ctrl_ref, unsigned *port,
                          uint32_t *pages);
 

@@ -59,6 +59,30 @@ enum fuzz_tunnel_op {
 enum fuzz_answer { ANSWER_OK, ANSWER_NOT_YET, ANSWER_GONE, ANSWER_FAILED, ANSWERS };
 
 /*
+ * btl: u8 setup: bit 0 we create the tunnel (the peer's name sorts after
+ * ours), bit 1 the peer knocks first, ring size 4 KiB << (setup >> 2) % 3;
+ * u16 rendezvous record size (1 + n % the largest). Then operations on the
+ * component with one endpoint. PEER_SEND is a record for the PML, of any tag.
+ */
+enum fuzz_btl_op {
+    BTL_PROGRESS = PEER_OPS,
+    /* u8 flags (bit 0 raw token, bit 1 raw handle, bit 2 raw address and
+     * size, bit 3 raw length), u32 token, u8 registration, u64 handle,
+     * u64 address (else i16 from the registration's), u64 size (else i16
+     * from its size), [u8 length]: the peer asks for our memory. */
+    BTL_GET_REQUEST,
+    /* u8 get, u8 flags (bit 0 raw token), u32 token, u16 length, u32
+     * status, u32 offset (i32 from what was answered): the peer answers. */
+    BTL_GET_DATA,
+    BTL_REGISTER,   /* u16 size, u8 for: this peer, any, another */
+    BTL_DEREGISTER, /* u8 registration */
+    BTL_GET,        /* u64 handle, u64 address, u16 size: we ask the peer */
+    /* u8 kind: bit 0 u32 jobid and vpid, bit 1 u32 magic, bit 2 u8 length */
+    BTL_KNOCK,
+    BTL_OPS
+};
+
+/*
  * shm_offer: what a creator sends an attacher over the shm backend's socket.
  * u8 flags (bit 0: hang up instead of sending; bit 1: raw message bytes),
  * then the message: raw, u8 length and that many bytes; else u8 data size

@@ -7,12 +7,9 @@ static uint32_t record_bytes(uint32_t length)
     return IDTS_RECORD_HEADER_SIZE + ((length + IDTS_RECORD_ALIGN - 1) & ~(IDTS_RECORD_ALIGN - 1));
 }
 
-/* The payload of record `number`: byte i is (7 (i + start) + 1) mod 256,
- * its start number * 151 mod 256, so neighbours differ. Copies from one
- * table keep a fuzzer's run on the code under test, not on these bytes. */
-static const uint8_t *pattern(uint32_t number)
+const uint8_t *fuzz_pattern(uint32_t number)
 {
-    static uint8_t table[UINT8_MAX + 1 + FUZZ_RING_MAX];
+    static uint8_t table[UINT8_MAX + 1 + FUZZ_PATTERN_MAX];
     size_t i;
 
     if (table[0] == 0)
@@ -23,12 +20,12 @@ static const uint8_t *pattern(uint32_t number)
 
 static void fill_pattern(uint8_t *payload, uint32_t length, uint32_t number)
 {
-    memcpy(payload, pattern(number), length);
+    memcpy(payload, fuzz_pattern(number), length);
 }
 
 static int pattern_intact(const uint8_t *payload, uint32_t length, uint32_t number)
 {
-    return memcmp(payload, pattern(number), length) == 0;
+    return memcmp(payload, fuzz_pattern(number), length) == 0;
 }
 
 static void queue_push(struct fuzz_queue *q, uint32_t length, uint8_t tag)
@@ -69,7 +66,7 @@ static void check_in_order(const struct fuzz_ring *ring, const struct idts_recor
 {
     const struct fuzz_queue *q = &ring->flight;
 
-    if (ring->tainted)
+    if (ring->tainted || ring->untracked)
         return;
     fuzz_check(q->count > 0, "a record nobody sent");
     fuzz_check(record->length == q->length[q->first] && record->tag == q->tag[q->first] &&
@@ -102,7 +99,7 @@ void fuzz_peer_add_area(struct fuzz_peer *peer, void *base, size_t size)
 
 int fuzz_drained(const struct fuzz_ring *ring)
 {
-    return !ring->tainted && ring->flight.count == 0;
+    return !ring->tainted && !ring->untracked && ring->flight.count == 0;
 }
 
 /* An honest send: the real producer code on the peer's side. */
@@ -117,7 +114,7 @@ static void peer_send(struct fuzz_peer *peer, struct fuzz_input *in)
     if (rc == 0) {
         fill_pattern(payload, length, ring->flight.next_number);
         idts_ring_commit(&peer->out, tag, length);
-        if (!ring->tainted)
+        if (!ring->tainted && !ring->untracked)
             queue_push(&ring->flight, length, tag);
         ring->flight.next_number++;
         return;
@@ -144,8 +141,10 @@ static void peer_receive(struct fuzz_peer *peer)
         return;
     check_bounds(ring, record.data, record.length);
     check_in_order(ring, &record);
+    if (peer->received)
+        peer->received(&record);
     idts_ring_release(&peer->in);
-    if (!ring->tainted)
+    if (!ring->tainted && !ring->untracked)
         queue_pop(&ring->flight);
 }
 
@@ -235,7 +234,7 @@ void fuzz_check_received(struct fuzz_peer *peer, const struct idts_record *recor
 
 void fuzz_released(struct fuzz_peer *peer)
 {
-    if (!peer->to_us.tainted)
+    if (!peer->to_us.tainted && !peer->to_us.untracked)
         queue_pop(&peer->to_us.flight);
 }
 
@@ -265,7 +264,7 @@ void fuzz_committed(struct fuzz_peer *peer, uint32_t length, uint8_t tag)
 {
     struct fuzz_ring *ring = &peer->to_peer;
 
-    if (!ring->tainted)
+    if (!ring->tainted && !ring->untracked)
         queue_push(&ring->flight, length, tag);
     ring->flight.next_number++;
 }

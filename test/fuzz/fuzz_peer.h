@@ -19,6 +19,13 @@
 #define FUZZ_RING_MAX   (64u << 10)
 #define FUZZ_QUEUE_SIZE (FUZZ_RING_MAX / IDTS_RECORD_HEADER_SIZE)
 
+/* Bytes that differ from one number to the next: byte i of pattern
+ * `number` is (7 (i + start) + 1) mod 256, start number * 151 mod 256; up
+ * to FUZZ_PATTERN_MAX bytes. Copied from one table, so that a fuzzer's time
+ * goes to the code under test, not to making and checking these. */
+#define FUZZ_PATTERN_MAX (2 * FUZZ_RING_MAX)
+const uint8_t *fuzz_pattern(uint32_t number);
+
 /* Records sent and not yet released, oldest first: their payload is
  * fuzz_pattern(number). */
 struct fuzz_queue {
@@ -34,6 +41,9 @@ struct fuzz_ring {
     uint8_t *data;
     uint32_t size;
     int tainted; /* the peer wrote into it what an honest peer would not */
+    /* Records go through it that are not the peer's patterns (the BTL's):
+     * only their bounds are checked, and nothing of what is in flight. */
+    int untracked;
     struct fuzz_queue flight;
 };
 
@@ -41,6 +51,8 @@ struct fuzz_peer {
     struct fuzz_ring to_us, to_peer; /* the ring the peer produces, the one it consumes */
     struct idts_ring out, in;        /* the peer's producer and consumer views */
     const struct idts_ring *our_rx, *our_tx;
+    /* With to_peer untracked: checks each record the peer receives. */
+    void (*received)(const struct idts_record *record);
     /* Where a poke may write: the shared memory as the harness lays it out. */
     struct {
         uint8_t *base;

@@ -262,6 +262,103 @@ static void tunnel_seeds(void)
     write_seed("tunnel", "early-cons", &out);
 }
 
+/* btl: our role, connected by knock or not, rings of 4 KiB << size. */
+static void btl_start(struct fuzz_output *out, int creator, int knocked, uint8_t size)
+{
+    out->len = 0;
+    fuzz_put_u8(out, (uint8_t)(size << 2 | (knocked ? 2 : 0) | (creator ? 1 : 0)));
+    fuzz_put_u16(out, 1000); /* rendezvous records of 1001 bytes */
+}
+
+static void btl_register(struct fuzz_output *out, uint16_t size, uint8_t whose)
+{
+    op(out, BTL_REGISTER);
+    fuzz_put_u16(out, size);
+    fuzz_put_u8(out, whose);
+}
+
+/* The peer asks for registration `reg`, shifted by `shift` bytes. */
+static void btl_get_request(struct fuzz_output *out, uint8_t reg, int16_t shift)
+{
+    op(out, BTL_GET_REQUEST);
+    fuzz_put_u8(out, 0);
+    fuzz_put_u32(out, 0);
+    fuzz_put_u8(out, reg);
+    fuzz_put_u64(out, 0);
+    fuzz_put_u64(out, (uint64_t)(int64_t)shift);
+    fuzz_put_u64(out, 0);
+}
+
+static void btl_drain(struct fuzz_output *out, int records)
+{
+    int i;
+
+    for (i = 0; i < records; i++) {
+        op(out, BTL_PROGRESS);
+        op(out, PEER_RECEIVE);
+    }
+}
+
+static void btl_seeds(void)
+{
+    struct fuzz_output out;
+    unsigned i;
+
+    btl_start(&out, 1, 0, 1);
+    for (i = 0; i < 20; i++) {
+        peer_send(&out, (uint16_t)(i * 97), (uint8_t)(0x40 + i % 20));
+        op(&out, BTL_PROGRESS);
+    }
+    write_seed("btl", "eager", &out);
+
+    btl_start(&out, 0, 1, 0);
+    peer_send(&out, 64, 0x41);
+    op(&out, BTL_PROGRESS);
+    op(&out, BTL_KNOCK);
+    fuzz_put_u8(&out, 0);
+    op(&out, BTL_KNOCK);
+    fuzz_put_u8(&out, 1);
+    fuzz_put_u32(&out, 7);
+    fuzz_put_u32(&out, 7);
+    op(&out, BTL_KNOCK);
+    fuzz_put_u8(&out, 6);
+    fuzz_put_u32(&out, 0);
+    fuzz_put_u8(&out, 13);
+    write_seed("btl", "knocks", &out);
+
+    /* The peer reads memory registered for it, in rendezvous records, then
+     * we are done with it. */
+    btl_start(&out, 1, 0, 2);
+    btl_register(&out, 5000, 0);
+    btl_register(&out, 100, 1);
+    btl_get_request(&out, 0, 0);
+    btl_get_request(&out, 1, 0);
+    btl_drain(&out, 12);
+    op(&out, BTL_DEREGISTER);
+    fuzz_put_u8(&out, 0);
+    btl_drain(&out, 2);
+    write_seed("btl", "serve", &out);
+
+    /* We read the peer's memory: it answers in three records. */
+    btl_start(&out, 0, 0, 1);
+    op(&out, BTL_GET);
+    fuzz_put_u64(&out, 3);
+    fuzz_put_u64(&out, 0x10000);
+    fuzz_put_u16(&out, 3000);
+    btl_drain(&out, 1);
+    for (i = 0; i < 3; i++) {
+        op(&out, BTL_GET_DATA);
+        fuzz_put_u8(&out, 0);
+        fuzz_put_u8(&out, 0);
+        fuzz_put_u32(&out, 0);
+        fuzz_put_u16(&out, 1000);
+        fuzz_put_u32(&out, 0);
+        fuzz_put_u32(&out, 0);
+        op(&out, BTL_PROGRESS);
+    }
+    write_seed("btl", "get", &out);
+}
+
 /* shm_offer: an honest creator's message for data_size 4 KiB << size. */
 static void offer_message(struct fuzz_output *out, uint8_t size, int magic_right)
 {
@@ -364,5 +461,6 @@ int main(int argc, char **argv)
     tunnel_seeds();
     shm_offer_seeds();
     xen_parse_seeds();
+    btl_seeds();
     return 0;
 }

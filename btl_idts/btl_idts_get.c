@@ -194,7 +194,9 @@ static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
             return 0;
         }
         memcpy(payload, &header, sizeof(header));
-        memcpy((uint8_t *)payload + sizeof(header), serve->address + serve->offset, n);
+        /* A refused request has no memory to copy from (address NULL). */
+        if (n > 0)
+            memcpy((uint8_t *)payload + sizeof(header), serve->address + serve->offset, n);
         idts_tunnel_commit(&endpoint->tunnel, MCA_BTL_IDTS_TAG_GET_DATA,
                            (uint32_t)sizeof(header) + n);
         endpoint->sent_records++;

@@ -5,6 +5,9 @@
  * typical hostile one, does: records both ways, a ring's wrap with its PAD,
  * a full ring, valid and broken control pages and offers. The fuzzer starts
  * from these, deep in the code, instead of from nothing.
+ *
+ * Also the inputs that showed a bug the fuzzers found, as DIR/TARGET/
+ * regress-NAME: make check replays them with the rest of the corpus.
  */
 #define _GNU_SOURCE
 #include "fuzz_ops.h"
@@ -18,7 +21,7 @@
 
 static const char *top;
 
-static void write_seed(const char *target, const char *name, const struct fuzz_output *out)
+static void write_input(const char *target, const char *name, const struct fuzz_output *out)
 {
     char path[4096];
     FILE *f;
@@ -28,7 +31,7 @@ static void write_seed(const char *target, const char *name, const struct fuzz_o
         perror(path);
         exit(1);
     }
-    snprintf(path, sizeof(path), "%s/%s/seed-%s", top, target, name);
+    snprintf(path, sizeof(path), "%s/%s/%s", top, target, name);
     f = fopen(path, "wb");
     if (!f || fwrite(out->bytes, 1, out->len, f) != out->len || fclose(f) != 0) {
         perror(path);
@@ -106,7 +109,7 @@ static void ring_seeds(void)
         ring_send(&out, lengths[i], (uint8_t)i);
         op(&out, PEER_RECEIVE);
     }
-    write_seed("ring", "both-ways", &out);
+    write_input("ring", "seed-both-ways", &out);
 
     /* A record that does not fit before the end goes at 0 behind a PAD. */
     ring_start(&out, 0, 4096 - 16);
@@ -115,7 +118,7 @@ static void ring_seeds(void)
     op(&out, RING_EMPTY);
     ring_receive(&out);
     op(&out, PEER_RECEIVE);
-    write_seed("ring", "pad-wrap", &out);
+    write_input("ring", "seed-pad-wrap", &out);
 
     /* The 32-bit positions wrap too. */
     ring_start(&out, 1, 0xffffffffu - 4096 + 1);
@@ -125,7 +128,7 @@ static void ring_seeds(void)
         ring_send(&out, 300, 2);
         op(&out, PEER_RECEIVE);
     }
-    write_seed("ring", "counter-wrap", &out);
+    write_input("ring", "seed-counter-wrap", &out);
 
     /* Fill both rings, then drain them; ask to be woken on the way. */
     ring_start(&out, 0, 0);
@@ -143,29 +146,29 @@ static void ring_seeds(void)
         ring_receive(&out);
         op(&out, PEER_RECEIVE);
     }
-    write_seed("ring", "full", &out);
+    write_input("ring", "seed-full", &out);
 
     /* What a hostile peer writes: a PAD over the whole ring, a length past
      * the maximum, a PAD to the end leading to another, cons ahead. */
     ring_start(&out, 0, 0);
     peer_header(&out, 0x40 | 2, 4096 - 8, 1);
     op(&out, RING_PEEK);
-    write_seed("ring", "pad-at-zero", &out);
+    write_input("ring", "seed-pad-at-zero", &out);
     ring_start(&out, 0, 0);
     peer_header(&out, 0x60 | 2, 4096, 0);
     op(&out, RING_PEEK);
-    write_seed("ring", "too-long", &out);
+    write_input("ring", "seed-too-long", &out);
     ring_start(&out, 0, 4096 - 64);
     peer_header(&out, 0x70 | 2, 0, 1);
     peer_header(&out, 0x40 | 0, 4096 - 8, 1);
     op(&out, RING_PEEK);
-    write_seed("ring", "pad-to-pad", &out);
+    write_input("ring", "seed-pad-to-pad", &out);
     ring_start(&out, 0, 0);
     ring_send(&out, 500, 4);
     peer_cons(&out, 1, 8);
     op(&out, RING_RESERVE);
     fuzz_put_u32(&out, 3000);
-    write_seed("ring", "cons-ahead", &out);
+    write_input("ring", "seed-cons-ahead", &out);
 }
 
 /* tunnel as the creator with rings of 4 KiB << size; the attacher comes. */
@@ -228,13 +231,13 @@ static void tunnel_seeds(void)
     tunnel_creator(&out, 0, IDTS_END_LIVE);
     for (n = 0; n < 30; n++)
         tunnel_exchange(&out, (uint16_t)(n * 67 % 2033));
-    write_seed("tunnel", "creator", &out);
+    write_input("tunnel", "seed-creator", &out);
 
     tunnel_attacher(&out, 1, 0, NULL, NULL);
     for (n = 0; n < 30; n++)
         tunnel_exchange(&out, (uint16_t)(n * 131 % 4081));
     op(&out, TUNNEL_IDLE);
-    write_seed("tunnel", "attacher", &out);
+    write_input("tunnel", "seed-attacher", &out);
 
     /* The peer leaves records and goes: they are delivered, then -EPIPE. */
     tunnel_creator(&out, 0, IDTS_END_LIVE);
@@ -248,18 +251,18 @@ static void tunnel_seeds(void)
     }
     op(&out, TUNNEL_RESERVE);
     fuzz_put_u32(&out, 4000);
-    write_seed("tunnel", "peer-gone", &out);
+    write_input("tunnel", "seed-peer-gone", &out);
 
     tunnel_attacher(&out, 0, 1, magic_at, flip);
-    write_seed("tunnel", "bad-magic", &out);
+    write_input("tunnel", "seed-bad-magic", &out);
     tunnel_attacher(&out, 0, 1, version_at, flip);
-    write_seed("tunnel", "bad-version", &out);
+    write_input("tunnel", "seed-bad-version", &out);
     tunnel_attacher(&out, 0, 1, size_at, seventeen);
-    write_seed("tunnel", "bad-ring-size", &out);
+    write_input("tunnel", "seed-bad-ring-size", &out);
     tunnel_attacher(&out, 0, 1, live_at, zero);
-    write_seed("tunnel", "creator-gone", &out);
+    write_input("tunnel", "seed-creator-gone", &out);
     tunnel_attacher(&out, 0, 1, cons_at, seventeen);
-    write_seed("tunnel", "early-cons", &out);
+    write_input("tunnel", "seed-early-cons", &out);
 }
 
 /* btl: our role, connected by knock or not, rings of 4 KiB << size. */
@@ -309,7 +312,7 @@ static void btl_seeds(void)
         peer_send(&out, (uint16_t)(i * 97), (uint8_t)(0x40 + i % 20));
         op(&out, BTL_PROGRESS);
     }
-    write_seed("btl", "eager", &out);
+    write_input("btl", "seed-eager", &out);
 
     btl_start(&out, 0, 1, 0);
     peer_send(&out, 64, 0x41);
@@ -324,7 +327,7 @@ static void btl_seeds(void)
     fuzz_put_u8(&out, 6);
     fuzz_put_u32(&out, 0);
     fuzz_put_u8(&out, 13);
-    write_seed("btl", "knocks", &out);
+    write_input("btl", "seed-knocks", &out);
 
     /* The peer reads memory registered for it, in rendezvous records, then
      * we are done with it. */
@@ -337,7 +340,7 @@ static void btl_seeds(void)
     op(&out, BTL_DEREGISTER);
     fuzz_put_u8(&out, 0);
     btl_drain(&out, 2);
-    write_seed("btl", "serve", &out);
+    write_input("btl", "seed-serve", &out);
 
     /* We read the peer's memory: it answers in three records. */
     btl_start(&out, 0, 0, 1);
@@ -356,7 +359,17 @@ static void btl_seeds(void)
         fuzz_put_u32(&out, 0);
         op(&out, BTL_PROGRESS);
     }
-    write_seed("btl", "get", &out);
+    write_input("btl", "seed-get", &out);
+
+    /* The peer asks for memory registered for another peer, and for more
+     * than its own: each is refused, with no memory to copy from. */
+    btl_start(&out, 1, 0, 0);
+    btl_register(&out, 100, 2);
+    btl_register(&out, 100, 0);
+    btl_get_request(&out, 0, 0);
+    btl_get_request(&out, 1, 1);
+    btl_drain(&out, 3);
+    write_input("btl", "regress-refused-request", &out);
 }
 
 /* shm_offer: an honest creator's message for data_size 4 KiB << size. */
@@ -392,40 +405,40 @@ static void shm_offer_seeds(void)
 
     offer_message(&out, 1, 1);
     offer_fds(&out, 3, honest);
-    write_seed("shm_offer", "honest", &out);
+    write_input("shm_offer", "seed-honest", &out);
     offer_message(&out, 1, 1);
     offer_fds(&out, 4, honest);
-    write_seed("shm_offer", "four-fds", &out);
+    write_input("shm_offer", "seed-four-fds", &out);
     offer_message(&out, 1, 1);
     offer_fds(&out, 3, F_SEAL_GROW);
-    write_seed("shm_offer", "can-shrink", &out);
+    write_input("shm_offer", "seed-can-shrink", &out);
     offer_message(&out, 1, 1);
     offer_fds(&out, 3, honest | F_SEAL_WRITE);
-    write_seed("shm_offer", "write-sealed", &out);
+    write_input("shm_offer", "seed-write-sealed", &out);
     offer_message(&out, 1, 0);
     offer_fds(&out, 3, honest);
-    write_seed("shm_offer", "bad-magic", &out);
+    write_input("shm_offer", "seed-bad-magic", &out);
     out.len = 0;
     fuzz_put_u8(&out, 1); /* hang up */
-    write_seed("shm_offer", "hang-up", &out);
+    write_input("shm_offer", "seed-hang-up", &out);
     out.len = 0;
     fuzz_put_u8(&out, 2);
     fuzz_put_u8(&out, 5);
     fuzz_put(&out, "ISHM\0", 5);
     fuzz_put_u8(&out, 1);
     fuzz_put_u8(&out, FD_PIPE);
-    write_seed("shm_offer", "short", &out);
+    write_input("shm_offer", "seed-short", &out);
 }
 
-static void xen_seed(const char *name, uint8_t parser, const void *args, size_t args_len,
-                     const char *value)
+static void xen_input(const char *name, uint8_t parser, const void *args, size_t args_len,
+                      const char *value)
 {
     struct fuzz_output out = {.len = 0};
 
     fuzz_put_u8(&out, parser);
     fuzz_put(&out, args, args_len);
     fuzz_put(&out, value, strlen(value));
-    write_seed("xen_parse", name, &out);
+    write_input("xen_parse", name, &out);
 }
 
 static void xen_parse_seeds(void)
@@ -438,12 +451,22 @@ static void xen_parse_seeds(void)
     inbox_arg[0] = (char)strlen(inbox);
     memcpy(inbox_arg + 1, inbox, strlen(inbox));
 
-    xen_seed("uint", XEN_UINT, max_domid, sizeof(max_domid), "32751");
-    xen_seed("offer", XEN_OFFER, max_pages, sizeof(max_pages), "4242 123 45 64");
-    xen_seed("knock", XEN_KNOCK, len16, sizeof(len16), "4242 43434e4b01000000");
-    xen_seed("knock-path", XEN_KNOCK_PATH, inbox_arg, strlen(inbox) + 1,
-             "/local/domain/7/data/idts/in-1234abcd-5@knock-4242-0");
-    xen_seed("knock-bytes", XEN_KNOCK_BYTES, "\x0c", 1, "CONKjobivpid");
+    xen_input("seed-uint", XEN_UINT, max_domid, sizeof(max_domid), "32751");
+    xen_input("seed-offer", XEN_OFFER, max_pages, sizeof(max_pages), "4242 123 45 64");
+    xen_input("seed-knock", XEN_KNOCK, len16, sizeof(len16), "4242 43434e4b01000000");
+    xen_input("seed-knock-path", XEN_KNOCK_PATH, inbox_arg, strlen(inbox) + 1,
+              "/local/domain/7/data/idts/in-1234abcd-5@knock-4242-0");
+    xen_input("seed-knock-bytes", XEN_KNOCK_BYTES, "\x0c", 1, "CONKjobivpid");
+
+    /* Taken before offers were read field by field. */
+    xen_input("regress-offer-leading-space", XEN_OFFER, max_pages, sizeof(max_pages),
+              " 42 12 45 64");
+    xen_input("regress-offer-negative-ref", XEN_OFFER, max_pages, sizeof(max_pages),
+              "42 -12 45 64");
+    xen_input("regress-offer-wrapping-pages", XEN_OFFER, max_pages, sizeof(max_pages),
+              "1 2 3 4294967297");
+    xen_input("regress-knock-path-sign", XEN_KNOCK_PATH, inbox_arg, strlen(inbox) + 1,
+              "/local/domain/-7/data/idts/in-1234abcd-5@knock-4242-0");
 }
 
 int main(int argc, char **argv)

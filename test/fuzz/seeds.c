@@ -370,6 +370,12 @@ static void btl_seeds(void)
     btl_get_request(&out, 1, 1);
     btl_drain(&out, 3);
     write_input("btl", "regress-refused-request", &out);
+
+    /* Tag 255 has no entry in Open MPI's table of callbacks. */
+    btl_start(&out, 1, 0, 0);
+    peer_send(&out, 8, 255);
+    op(&out, BTL_PROGRESS);
+    write_input("btl", "regress-tag-255", &out);
 }
 
 /* shm_offer: an honest creator's message for data_size 4 KiB << size. */

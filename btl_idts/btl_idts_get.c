@@ -24,6 +24,9 @@ struct get_op {
     uint8_t *local;
     uint64_t size, received;
     int token;
+    /* Its request was sent: from then on it ends through cbfunc, and before
+     * that through btl_get's error return, never both. */
+    int sent;
     struct mca_btl_base_registration_handle_t *local_handle;
     mca_btl_base_rdma_completion_fn_t cbfunc;
     void *cbcontext, *cbdata;
@@ -123,6 +126,7 @@ int mca_btl_idts_get(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoi
     memcpy(frag->segment.seg_addr.pval, &request, sizeof(request));
     frag->base.des_flags = MCA_BTL_DES_FLAGS_BTL_OWNERSHIP;
     rc = mca_btl_idts_send(btl, endpoint, &frag->base, MCA_BTL_IDTS_TAG_GET_REQUEST);
+    op->sent = rc == OPAL_SUCCESS;
     if (rc != OPAL_SUCCESS) {
         OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
         opal_pointer_array_set_item(&endpoint->gets, op->token, NULL);
@@ -266,7 +270,7 @@ void mca_btl_idts_fail_gets(mca_btl_base_endpoint_t *endpoint)
     int i, size = opal_pointer_array_get_size(&endpoint->gets);
 
     for (i = 0; i < size && endpoint->gets_outstanding > 0; i++)
-        if ((op = opal_pointer_array_get_item(&endpoint->gets, i)))
+        if ((op = opal_pointer_array_get_item(&endpoint->gets, i)) && op->sent)
             complete(op, OPAL_ERR_UNREACH);
     while ((item = opal_list_remove_first(&endpoint->serving)))
         OBJ_RELEASE(item);

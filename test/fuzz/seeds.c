@@ -265,6 +265,9 @@ static void tunnel_seeds(void)
     write_input("tunnel", "seed-early-cons", &out);
 }
 
+/* MCA_BTL_IDTS_TAG_GET_REQUEST (btl_idts.h, which needs Open MPI's headers). */
+#define TAG_GET_REQUEST 0x20
+
 /* btl: our role, connected by knock or not, rings of 4 KiB << size. */
 static void btl_start(struct fuzz_output *out, int creator, int knocked, uint8_t size)
 {
@@ -376,6 +379,16 @@ static void btl_seeds(void)
     peer_send(&out, 8, 255);
     op(&out, BTL_PROGRESS);
     write_input("btl", "regress-tag-255", &out);
+
+    /* A GET_REQUEST too short closes the endpoint; then we make a get. */
+    btl_start(&out, 1, 0, 0);
+    peer_send(&out, 8, TAG_GET_REQUEST);
+    op(&out, BTL_PROGRESS);
+    op(&out, BTL_GET);
+    fuzz_put_u64(&out, 1);
+    fuzz_put_u64(&out, 0x10000);
+    fuzz_put_u16(&out, 100);
+    write_input("btl", "regress-get-on-closed-endpoint", &out);
 }
 
 /* shm_offer: an honest creator's message for data_size 4 KiB << size. */

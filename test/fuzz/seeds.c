@@ -389,6 +389,17 @@ static void btl_seeds(void)
     fuzz_put_u64(&out, 0x10000);
     fuzz_put_u16(&out, 100);
     write_input("btl", "regress-get-on-closed-endpoint", &out);
+
+    /* The peer asks for 5000 bytes; with three records in the ring our
+     * side is done with the memory and frees it; the ring drains. */
+    btl_start(&out, 1, 0, 0);
+    btl_register(&out, 5000, 0);
+    btl_get_request(&out, 0, 0);
+    op(&out, BTL_PROGRESS);
+    op(&out, BTL_DEREGISTER);
+    fuzz_put_u8(&out, 0);
+    btl_drain(&out, 8);
+    write_input("btl", "regress-deregistered-while-served", &out);
 }
 
 /* shm_offer: an honest creator's message for data_size 4 KiB << size. */

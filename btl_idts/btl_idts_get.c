@@ -151,9 +151,11 @@ int mca_btl_idts_get(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endpoi
     rc = mca_btl_idts_send(btl, endpoint, &frag->base, MCA_BTL_IDTS_TAG_GET_REQUEST);
     op->sent = rc == OPAL_SUCCESS;
     if (rc != OPAL_SUCCESS) {
+        /* Not sent, so not queued either: the frag is ours to give back. */
         OPAL_THREAD_LOCK(&mca_btl_idts_component.lock);
         opal_pointer_array_set_item(&endpoint->gets, op->token, NULL);
         endpoint->gets_outstanding--;
+        opal_free_list_return(&mca_btl_idts_component.frags, &frag->base.super);
         OPAL_THREAD_UNLOCK(&mca_btl_idts_component.lock);
         free(op);
     }

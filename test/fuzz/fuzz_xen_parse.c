@@ -119,8 +119,7 @@ static void check_knock_path(struct fuzz_input *in)
     size_t domid_digits;
     int good;
 
-    fuzz_bytes(in, inbox, fuzz_u8(in));
-    inbox[strnlen(inbox, UINT8_MAX)] = '\0';
+    inbox[fuzz_bytes(in, inbox, fuzz_u8(in))] = '\0';
     path = rest(in);
     good = starts(path, "/local/domain/", &at) && (domid_digits = strspn(at, "0123456789")) > 0 &&
            starts(at + domid_digits, "/data/idts/", &at) && starts(at, inbox, &at) &&

@@ -34,6 +34,7 @@ struct serve {
     opal_list_item_t super;
     uint32_t token;
     int32_t status;
+    uint64_t registration; /* the one granted: the memory is read while it lasts */
     const uint8_t *address;
     uint64_t size, offset;
 };
@@ -65,6 +66,27 @@ mca_btl_idts_register_mem(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *e
     return handle;
 }
 
+/* Deregistered memory may be freed at once (ob1 completes the send): what
+ * is still being streamed from it stops where it stands, with a refusal,
+ * so that the peer's get fails instead of reading on or waiting. */
+static void stop_serving(uint64_t registration)
+{
+    mca_btl_base_endpoint_t *endpoint;
+    serve_t *serve;
+
+    OPAL_LIST_FOREACH(endpoint, &mca_btl_idts_component.endpoints, mca_btl_base_endpoint_t)
+    {
+        OPAL_LIST_FOREACH(serve, &endpoint->serving, serve_t)
+        {
+            if (serve->address && serve->registration == registration) {
+                serve->status = OPAL_ERR_BAD_PARAM;
+                serve->address = NULL;
+                serve->size = serve->offset;
+            }
+        }
+    }
+}
+
 int mca_btl_idts_deregister_mem(mca_btl_base_module_t *btl,
                                 struct mca_btl_base_registration_handle_t *handle)
 {
@@ -77,6 +99,7 @@ int mca_btl_idts_deregister_mem(mca_btl_base_module_t *btl,
         OPAL_SUCCESS) {
         opal_hash_table_remove_value_uint64(&c->registrations, handle->id);
         free(region);
+        stop_serving(handle->id);
     }
     OPAL_THREAD_UNLOCK(&c->lock);
     free(handle);
@@ -168,6 +191,7 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
         return;
     }
     serve->token = request.token;
+    serve->registration = request.handle;
     serve->address = granted(endpoint, request.handle, request.address, request.size);
     serve->size = serve->address ? request.size : 0;
     serve->status = serve->address ? 0 : OPAL_ERR_BAD_PARAM;
@@ -213,7 +237,9 @@ static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
             return 0;
         }
         memcpy(payload, &header, sizeof(header));
-        memcpy((uint8_t *)payload + sizeof(header), serve->address + serve->offset, n);
+        /* A refused request has no memory to copy from (address NULL). */
+        if (n > 0)
+            memcpy((uint8_t *)payload + sizeof(header), serve->address + serve->offset, n);
         idts_tunnel_commit(&endpoint->tunnel, MCA_BTL_IDTS_TAG_GET_DATA,
                            (uint32_t)sizeof(header) + n);
         endpoint->sent_records++;

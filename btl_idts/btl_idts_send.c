@@ -182,8 +182,9 @@ static void deliver(mca_btl_base_endpoint_t *endpoint, const struct idts_record 
         mca_btl_idts_get_data_arrived(endpoint, record);
         return;
     }
-    reg = &mca_btl_base_active_message_trigger[record->tag];
-    if (record->tag < MCA_BTL_TAG_PML || !reg->cbfunc) {
+    /* The table has MCA_BTL_TAG_MAX (255) entries: tag 255 has none. */
+    reg = record->tag < MCA_BTL_TAG_MAX ? &mca_btl_base_active_message_trigger[record->tag] : NULL;
+    if (record->tag < MCA_BTL_TAG_PML || !reg || !reg->cbfunc) {
         opal_output_verbose(1, opal_btl_base_framework.framework_output,
                             "btl:idts: dropped a record with unknown tag %u from %s", record->tag,
                             OPAL_NAME_PRINT(endpoint->proc->proc_name));

@@ -251,6 +251,30 @@ static int shm_be_accept(struct idts_backend *be, struct idts_link *link)
     return 0;
 }
 
+/* Keep the first SHM_OFFER_FDS descriptors a message brought in fds and
+ * close the others: every one received is ours, wanted or not. Returns how
+ * many came. */
+static size_t take_fds(struct msghdr *msg, int fds[SHM_OFFER_FDS])
+{
+    struct cmsghdr *cmsg;
+    size_t count = 0, n, i;
+    int fd;
+
+    for (cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+        if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+            continue;
+        n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < n; i++, count++) {
+            memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
+            if (count < SHM_OFFER_FDS)
+                fds[count] = fd;
+            else
+                close(fd);
+        }
+    }
+    return count;
+}
+
 /* Receive the offer; a malformed one (wrong size, fd count) is -EPROTO. */
 static int receive_offer(struct shm_link *sl, struct shm_offer *offer, int fds[SHM_OFFER_FDS])
 {
@@ -263,22 +287,15 @@ static int receive_offer(struct shm_link *sl, struct shm_offer *offer, int fds[S
                          .msg_iovlen = 1,
                          .msg_control = control.buf,
                          .msg_controllen = sizeof(control.buf)};
-    struct cmsghdr *cmsg;
     ssize_t n = recvmsg(sl->sock_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    size_t nfds = 0;
+    size_t nfds;
 
     /* The creator hung up before handing the region over. */
     if (n == 0 || (n < 0 && errno == ECONNRESET))
         return -EPIPE;
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS && nfds == 0) {
-            nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            memcpy(fds, CMSG_DATA(cmsg),
-                   sizeof(int) * (nfds < SHM_OFFER_FDS ? nfds : SHM_OFFER_FDS));
-        }
-    }
+    nfds = take_fds(&msg, fds);
     if (n != (ssize_t)sizeof(*offer) || nfds != SHM_OFFER_FDS || (msg.msg_flags & MSG_CTRUNC) ||
         offer->magic != SHM_OFFER_MAGIC)
         return -EPROTO;

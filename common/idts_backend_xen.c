@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include "idts_abi.h"
 #include "idts_backend.h"
+#include "idts_xen_parse.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -100,22 +101,6 @@ static void quiet_destroy(struct xentoollog_logger *logger)
 
 static struct xentoollog_logger quiet = {.vmessage = quiet_message, .destroy = quiet_destroy};
 
-/* A decimal number with nothing around it, at most max. */
-static int parse_uint(const char *s, unsigned max, unsigned *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > max)
-        return -EINVAL;
-    *out = (unsigned)v;
-    return 0;
-}
-
 static char *read_node(struct xen_backend *xb, const char *path)
 {
     unsigned len;
@@ -167,8 +152,8 @@ static int node_is_stale(struct xen_backend *xb, const char *path)
 
         if (space)
             *space = '\0';
-        stale =
-            parse_uint(value, INT32_MAX, &pid) != 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+        stale = idts_xen_parse_uint(value, INT32_MAX, &pid) != 0 ||
+                (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
         free(value);
     }
     return stale;
@@ -241,7 +226,7 @@ static int read_identity(struct idts_backend *be, struct xen_backend *xb)
 {
     char *domid = read_node(xb, "domid");
     char *host;
-    int rc = domid ? parse_uint(domid, XEN_MAX_DOMID, &xb->domid) : -ENOENT;
+    int rc = domid ? idts_xen_parse_uint(domid, XEN_MAX_DOMID, &xb->domid) : -ENOENT;
 
     free(domid);
     if (rc)
@@ -322,7 +307,7 @@ static int xen_be_open(struct idts_backend *be)
 
 static int peer_domid(const char *peer, unsigned *domid)
 {
-    return parse_uint(peer, XEN_MAX_DOMID, domid) ? -EHOSTUNREACH : 0;
+    return idts_xen_parse_uint(peer, XEN_MAX_DOMID, domid) ? -EHOSTUNREACH : 0;
 }
 
 static struct xen_link *link_new(struct idts_backend *be, unsigned peer, int creator)
@@ -446,22 +431,6 @@ static int xen_be_accept(struct idts_backend *be, struct idts_link *link)
     return write_node(be->priv, xl->node, value, (int)xl->peer);
 }
 
-/* "pid ctrl-ref port pages", each in range, or -EPROTO. */
-static int parse_offer(const char *value, uint32_t *ctrl_ref, unsigned *port, uint32_t *pages)
-{
-    unsigned pid, ref, p, n;
-    char extra;
-
-    if (sscanf(value, "%u %u %u %u%c", &pid, &ref, &p, &n, &extra) != 4)
-        return -EPROTO;
-    if (n == 0 || n > XEN_MAX_DATA_PAGES)
-        return -EPROTO;
-    *ctrl_ref = ref;
-    *port = p;
-    *pages = n;
-    return 0;
-}
-
 static int map_data(struct xen_backend *xb, struct xen_link *xl)
 {
     const volatile struct xen_refs *shared =
@@ -498,7 +467,7 @@ static int xen_be_map(struct idts_backend *be, const char *peer, const char *key
     offer = read_node(xb, xl->peer_node);
     if (!offer)
         return -EAGAIN;
-    rc = parse_offer(offer, &xl->ctrl_ref, &port, &xl->pages);
+    rc = idts_xen_parse_offer(offer, XEN_MAX_DATA_PAGES, &xl->ctrl_ref, &port, &xl->pages);
     /* A bare pid: the offer was taken by another attacher. */
     if (rc && !strchr(offer, ' '))
         rc = -EAGAIN;
@@ -624,45 +593,6 @@ static int xen_be_listen(struct idts_backend *be, const char *key)
     return write_node(xb, path, value, -1);
 }
 
-static void to_hex(const uint8_t *bytes, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Bytes decoded into out (at most len), -EMSGSIZE if more, -EPROTO if not hex. */
-static int from_hex(const char *hex, uint8_t *out, size_t len)
-{
-    size_t n = strlen(hex), i;
-
-    if (n % 2)
-        return -EPROTO;
-    for (i = 0; i < n / 2; i++) {
-        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-
-        if (hi < 0 || lo < 0)
-            return -EPROTO;
-        if (i < len)
-            out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return n / 2 > len ? -EMSGSIZE : (int)(n / 2);
-}
-
 static int xen_be_knock(struct idts_backend *be, const char *peer, const char *key, const void *msg,
                         size_t len)
 {
@@ -683,23 +613,14 @@ static int xen_be_knock(struct idts_backend *be, const char *peer, const char *k
     free(inbox);
     snprintf(path, sizeof(path), "%s/%s@knock-%d-%u", xb->dir, key, (int)getpid(), xb->knocks++);
     n = snprintf(value, sizeof(value), "%d ", (int)getpid());
-    to_hex(msg, len, value + n);
+    idts_xen_to_hex(msg, len, value + n);
     return write_node(xb, path, value, (int)domid);
 }
 
 /* The value of a knock node addressed to our inbox, or NULL for any other event. */
 static char *knock_value(struct xen_backend *xb, const char *path)
 {
-    char suffix[IDTS_KEY_MAX + 16];
-    const char *name;
-    unsigned domid;
-    int n = 0;
-
-    if (sscanf(path, "/local/domain/%u/data/idts/%n", &domid, &n) != 1 || n == 0)
-        return NULL;
-    name = path + n;
-    snprintf(suffix, sizeof(suffix), "%s@knock-", xb->inbox);
-    if (strncmp(name, suffix, strlen(suffix)) != 0 || strcmp(path, xb->last_knock) == 0)
+    if (!idts_xen_knock_for(path, xb->inbox) || strcmp(path, xb->last_knock) == 0)
         return NULL;
     snprintf(xb->last_knock, sizeof(xb->last_knock), "%s", path);
     return read_node(xb, path);
@@ -714,8 +635,7 @@ static int xen_be_knocked(struct idts_backend *be, void *msg, size_t len)
         return -EAGAIN;
     while ((event = xs_check_watch(xb->xs))) {
         char *value = knock_value(xb, event[XS_WATCH_PATH]);
-        char *hex = value ? strchr(value, ' ') : NULL;
-        int rc = hex ? from_hex(hex + 1, msg, len) : -EPROTO;
+        int rc = value ? idts_xen_parse_knock(value, msg, len) : -EPROTO;
 
         free(event);
         free(value);

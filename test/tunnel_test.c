@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -561,28 +562,74 @@ static void test_sleep_many(void)
     ok(reap(child) == 0, "the second sender ran clean");
 }
 
+/* A fake shm creator's connection to the attacher, -1 on error. */
+static int accept_attacher(const char *k)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0), conn = -1;
+    int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-%s", k);
+
+    if (listener >= 0 &&
+        bind(listener, (struct sockaddr *)&addr,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) == 0 &&
+        listen(listener, 1) == 0)
+        conn = accept(listener, NULL, NULL);
+    if (listener >= 0)
+        close(listener);
+    return conn;
+}
+
 /* A creator that takes the connection and hangs up without an offer. */
 static int hanging_up_creator(const char *k)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int listener = socket(AF_UNIX, SOCK_STREAM, 0), conn;
-    int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-%s", k);
+    int conn = accept_attacher(k);
 
-    if (listener < 0 ||
-        bind(listener, (struct sockaddr *)&addr,
-             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) != 0 ||
-        listen(listener, 1) != 0 || (conn = accept(listener, NULL, NULL)) < 0)
+    if (conn < 0)
         return 1;
     close(conn);
-    close(listener);
     return 0;
+}
+
+/* A creator that sends an offer's 16 bytes with four descriptors, one more
+ * than an offer has (and as many as fit where the attacher expects three). */
+static int overfull_creator(const char *k)
+{
+    char msg[16] = "not an offer", control[CMSG_SPACE(4 * sizeof(int))];
+    struct iovec iov = {.iov_base = msg, .iov_len = sizeof(msg)};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control,
+                       .msg_controllen = sizeof(control)};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&m);
+    int conn = accept_attacher(k), fd = eventfd(0, 0), fds[4] = {fd, fd, fd, fd};
+
+    if (conn < 0 || fd < 0)
+        return 1;
+    memset(control, 0, sizeof(control));
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+    memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+    return sendmsg(conn, &m, 0) == (ssize_t)sizeof(msg) ? 0 : 1;
+}
+
+static int count_open_fds(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    int n = 0;
+
+    while (dir && readdir(dir))
+        n++;
+    if (dir)
+        closedir(dir);
+    return n;
 }
 
 static void test_connect_errors(void)
 {
     struct idts_tunnel t, other;
     pid_t child;
-    int rc;
+    int rc, fds;
 
     rc = idts_tunnel_attach(&t, &be, be.instance, key("nobody"));
     ok(rc == 0 && idts_tunnel_max_payload(&t) == 0,
@@ -616,6 +663,17 @@ static void test_connect_errors(void)
         rc = idts_tunnel_connect_wait(&t, TIMEOUT_MS);
     ok(rc == -EPIPE, "a creator that hangs up before handing over: -EPIPE (%d)", rc);
     idts_tunnel_close(&t);
+    reap(child);
+
+    fds = count_open_fds();
+    child = spawn(overfull_creator, "overfull");
+    rc = idts_tunnel_attach(&t, &be, be.instance, key("overfull"));
+    if (rc == 0)
+        rc = idts_tunnel_connect_wait(&t, TIMEOUT_MS);
+    idts_tunnel_close(&t);
+    fds = count_open_fds() - fds;
+    ok(rc == -EPROTO && fds == 0,
+       "an offer with a descriptor too many: -EPROTO, and none stays open (%d, %d open)", rc, fds);
     reap(child);
 }
 

@@ -1,0 +1,32 @@
+/*
+ * What the xen backend reads from XenStore that other domains wrote: offers,
+ * knocks, the paths of watch events, numbers. Each is a string its writer
+ * chose. Apart from the backend, and from Xen's headers, so that it is
+ * fuzzed where there is no Xen (test/fuzz/fuzz_xen_parse.c).
+ */
+#ifndef IDTS_XEN_PARSE_H
+#define IDTS_XEN_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A decimal number with nothing around it, at most max; 0 or -EINVAL. */
+int idts_xen_parse_uint(const char *s, unsigned max, unsigned *out);
+
+/* An offer node's value, "pid ctrl-ref port pages": decimal numbers one
+ * space apart, a pid up to INT32_MAX, 32-bit grant reference and port, 1 to
+ * max_pages pages. 0, or -EPROTO. */
+int idts_xen_parse_offer(const char *value, uint32_t max_pages, uint32_t *ctrl_ref, unsigned *port,
+                         uint32_t *pages);
+
+/* A knock node's value, "pid hex-bytes", is written with to_hex (2 * len + 1
+ * bytes at out) and read with parse_knock: the message's length with its
+ * bytes in msg, -EMSGSIZE if longer than len, -EPROTO if not a knock. */
+void idts_xen_to_hex(const uint8_t *bytes, size_t len, char *out);
+int idts_xen_parse_knock(const char *value, uint8_t *msg, size_t len);
+
+/* Nonzero if a watch event's path names a knock node addressed to inbox:
+ * /local/domain/<domid>/data/idts/<inbox>@knock-... */
+int idts_xen_knock_for(const char *path, const char *inbox);
+
+#endif

@@ -180,7 +180,11 @@ int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint)
     }
 }
 
-/* A knock names a process; we act only on one we may reach. */
+/* A knock names a process, and anyone who can reach our inbox may send
+ * one: we act only for a process we may reach, and knock back, so that a
+ * forged knock costs a tunnel nobody uses, not a peer waited for in vain.
+ * A process Open MPI does not know yet is looked up only in our own job
+ * (other jobs' processes, once connected, come through add_procs). */
 static void knocked(const mca_btl_idts_knock_t *msg)
 {
     opal_process_name_t name;
@@ -194,15 +198,13 @@ static void knocked(const mca_btl_idts_knock_t *msg)
     name.vpid = msg->vpid;
     endpoint = find_endpoint(name);
     if (!endpoint) {
-        proc = opal_proc_for_name(name);
-        if (!proc || !mca_btl_idts_peer_instance(proc, instance))
+        if (name.jobid != opal_proc_local_get()->proc_name.jobid ||
+            !(proc = opal_proc_for_name(name)) || !mca_btl_idts_peer_instance(proc, instance))
             return;
         endpoint = mca_btl_idts_endpoint_create(proc, instance);
     }
-    if (endpoint && endpoint->state == MCA_BTL_IDTS_IDLE) {
-        endpoint->knocked = 1; /* it is waiting for us: no need to knock back */
+    if (endpoint && endpoint->state == MCA_BTL_IDTS_IDLE)
         start_connect(endpoint);
-    }
 }
 
 /* A peer that died while we only poll its ring would go unheard: its

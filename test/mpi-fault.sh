@@ -37,6 +37,14 @@ for hostile in cons-ahead cons-behind length-past-ring sequence-replayed pad-sho
     [ "$result" = 0 ] || sed 's/^/# /' "$out/$hostile"
 done
 
+# A knock anyone may forge costs a tunnel, not a connect timeout: 0 and 2
+# never talk, but rank 1 tells 0 that 2 knocked.
+timeout 120 mpirun --oversubscribe -np 3 --mca pml ob1 --mca btl idts,self \
+    --mca btl_idts_connect_timeout 1000 "$program" forged-knock > "$out/knock" 2>&1
+status=$?
+ok $status "a forged knock: the job ends cleanly ($status)"
+[ "$status" = 0 ] || sed 's/^/# /' "$out/knock"
+
 # mpirun itself ends a job whose rank died; with --enable-recovery it leaves
 # that to the survivors, which is what is tested here.
 for size in eager rendezvous; do

@@ -10,6 +10,10 @@
  *       After a warm-up, rank 1 writes into the tunnel's shared memory what
  *       no honest end would (see the cases below), then stops. Rank 0 keeps
  *       using the tunnel and must report the peer, not crash or hang.
+ *   mpi_fault_test forged-knock   (3 ranks, shm)
+ *       Rank 1 sends rank 0's inbox a knock that claims to come from rank
+ *       2, which never talks to rank 0; then 0 and 2 exchange with 1 for
+ *       longer than btl_idts_connect_timeout. The job must end cleanly.
  *
  * The hostile rank finds the region the shm backend mapped (a memfd named
  * idts) in /proc/self/maps; rank 0 has the lower name, so it created the
@@ -20,10 +24,13 @@
 
 #include <mpi.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 enum { TAG_DATA = 1, TAG_GO, TAG_NEVER };
@@ -242,6 +249,46 @@ static void hostile(const struct hostile_case *c)
         pause();
 }
 
+/* A knock as idts's shm backend carries it (btl_idts.h: magic, jobid,
+ * vpid) to the inbox of process `to` of our job, claiming to be `from`. */
+static void forge_knock(unsigned to, unsigned from)
+{
+    const char *jobid = getenv("OMPI_MCA_ess_base_jobid");
+    uint32_t knock[3] = {0x4b4e4f43u, jobid ? (uint32_t)strtoul(jobid, NULL, 10) : 0, from};
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-in-%x-%u",
+                     (unsigned)knock[1], to);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+    if (!jobid || fd < 0 ||
+        sendto(fd, knock, sizeof(knock), 0, (struct sockaddr *)&addr,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) !=
+            (ssize_t)sizeof(knock))
+        die("could not send the forged knock");
+    close(fd);
+}
+
+/* Ranks 0 and 2 each ping-pong with rank 1 for `seconds`, never with each
+ * other. */
+static void exchange_with_middle(double seconds)
+{
+    double until = MPI_Wtime() + seconds;
+    int token = 0, go = 1;
+
+    while (go) {
+        if (rank == 1) {
+            go = MPI_Wtime() < until; /* one answer for both, each round */
+            for (int peer = 0; peer <= 2; peer += 2) {
+                MPI_Recv(&token, 1, MPI_INT, peer, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                MPI_Send(&go, 1, MPI_INT, peer, TAG_DATA, MPI_COMM_WORLD);
+            }
+        } else {
+            MPI_Send(&token, 1, MPI_INT, 1, TAG_DATA, MPI_COMM_WORLD);
+            MPI_Recv(&go, 1, MPI_INT, 1, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
+    }
+}
+
 static const struct hostile_case *find_case(const char *name)
 {
     size_t i;
@@ -257,8 +304,9 @@ static int usage(void)
     size_t i;
 
     if (rank == 0) {
-        fprintf(stderr, "usage: mpi_fault_test die eager|rendezvous sender|receiver\n"
-                        "       mpi_fault_test hostile CASE, CASE one of:");
+        fprintf(stderr, "usage: mpi_fault_test die eager|rendezvous sender|receiver (2 ranks)\n"
+                        "       mpi_fault_test forged-knock (3 ranks)\n"
+                        "       mpi_fault_test hostile CASE (2 ranks), CASE one of:");
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
             fprintf(stderr, " %s", cases[i].name);
         fprintf(stderr, "\n");
@@ -275,6 +323,13 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+    if (argc == 2 && strcmp(argv[1], "forged-knock") == 0 && nprocs == 3) {
+        if (rank == 1)
+            forge_knock(0, 2);
+        exchange_with_middle(3);
+        MPI_Finalize();
+        return 0;
+    }
     if (nprocs != 2)
         return usage();
     if (argc == 4 && strcmp(argv[1], "die") == 0) {

@@ -111,6 +111,11 @@ enum mca_btl_idts_blocking {
     MCA_BTL_IDTS_BLOCKING_ALWAYS, /* sleep after btl_idts_spin_time of idle polling */
 };
 
+/* An honest peer asks once for each region ob1 registered for it: requests
+ * waiting to be streamed beyond those, and this many more (refusals of a
+ * region just deregistered), are a flood, and end the tunnel. */
+#define MCA_BTL_IDTS_SERVE_SLACK 64
+
 /* How often progress looks at every peer, for those that died unheard. */
 #define MCA_BTL_IDTS_CHECK_NS 1000000000
 

@@ -180,7 +180,10 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
     mca_btl_idts_get_request_t request;
     serve_t *serve;
 
-    if (record->length != sizeof(request)) {
+    if (record->length != sizeof(request) ||
+        opal_list_get_size(&endpoint->serving) >=
+            opal_hash_table_get_size(&mca_btl_idts_component.registrations) +
+                MCA_BTL_IDTS_SERVE_SLACK) {
         mca_btl_idts_endpoint_closed(endpoint, -EPROTO);
         return;
     }

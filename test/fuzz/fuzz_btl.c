@@ -24,7 +24,7 @@
 
 #define REGISTRATIONS 8
 #define GETS          8
-#define REQUESTS      16
+#define REQUESTS      96 /* past MCA_BTL_IDTS_SERVE_SLACK, for floods */
 #define PML_TAGS      16 /* the tags the PML listens on, from MCA_BTL_TAG_PML */
 #define JOB           1u
 
@@ -63,7 +63,8 @@ static struct harness {
     struct get get[GETS];
     struct request request[REQUESTS];
     unsigned regs, gets, gets_asked, requests;
-    int misbehaved; /* the peer did what an honest one does not */
+    size_t most_regions; /* registered at once, at the most */
+    int misbehaved;      /* the peer did what an honest one does not */
 } h;
 
 static int another_endpoint; /* its address stands for an endpoint not ours */
@@ -267,6 +268,15 @@ static int granted(const struct registration *r, uint64_t id, uint64_t address, 
 #define REQUEST_RAW_RANGE  0x04u
 #define REQUEST_RAW_LENGTH 0x08u
 
+static unsigned live_registrations(void)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < h.regs; i++)
+        n += h.reg[i].handle != NULL;
+    return n;
+}
+
 /* The peer asks for memory: one of our registrations, near it, or any. */
 static void get_request(struct fuzz_input *in)
 {
@@ -287,7 +297,8 @@ static void get_request(struct fuzz_input *in)
     }
     if (flags & REQUEST_RAW_LENGTH)
         length = fuzz_u8(in);
-    h.misbehaved |= length != sizeof(request);
+    h.misbehaved |=
+        length != sizeof(request) || h.requests >= live_registrations() + MCA_BTL_IDTS_SERVE_SLACK;
     request = (mca_btl_idts_get_request_t){
         .token = token, .handle = id, .address = address, .size = size};
     /* Only requests it can follow; each one sent is followed. */
@@ -474,8 +485,24 @@ static void connect_endpoint(struct fuzz_input *in)
                h.endpoint->state);
 }
 
+/* However a peer floods us with requests, those waiting stay bounded: by
+ * the regions registered when they came (one deregistered since still has
+ * its refusal to wait for). */
+static void check_serving(void)
+{
+    size_t waiting = opal_list_get_size(&h.endpoint->serving);
+    size_t regions = opal_hash_table_get_size(&mca_btl_idts_component.registrations);
+
+    if (regions > h.most_regions)
+        h.most_regions = regions;
+    fuzz_check(waiting <= h.most_regions + MCA_BTL_IDTS_SERVE_SLACK,
+               "%zu requests waiting, more than %zu", waiting,
+               h.most_regions + MCA_BTL_IDTS_SERVE_SLACK);
+}
+
 static void run(unsigned op, struct fuzz_input *in)
 {
+    check_serving();
     switch (op) {
     case PEER_SEND:
         pml_record(in);
@@ -587,6 +614,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&h.reg, 0, sizeof(h.reg));
     h.regs = h.gets = h.gets_asked = h.requests = 0;
+    h.most_regions = 0;
     h.misbehaved = 0;
     connect_endpoint(&in);
     peer_init();

@@ -345,6 +345,16 @@ static void btl_seeds(void)
     btl_drain(&out, 2);
     write_input("btl", "seed-serve", &out);
 
+    /* The peer asks for one region, again and again, and reads nothing:
+     * past the bound of requests waiting, the tunnel ends. */
+    btl_start(&out, 1, 0, 0);
+    btl_register(&out, 5000, 0);
+    for (i = 0; i < 80; i++) {
+        btl_get_request(&out, 0, 0);
+        op(&out, BTL_PROGRESS);
+    }
+    write_input("btl", "seed-get-flood", &out);
+
     /* We read the peer's memory: it answers in three records. */
     btl_start(&out, 0, 0, 1);
     op(&out, BTL_GET);

@@ -1,9 +1,10 @@
 /*
- * MPI correctness over whatever BTLs mpirun selects (test/mpi-check forces
- * idts with --mca btl idts,self): point-to-point at every size boundary,
- * blocking and non-blocking, many outstanding requests, ordering, wildcards,
- * probe, derived datatypes, sendrecv, collectives. Every byte is checked;
- * rank 0 prints one TAP line per check with the number of ranks that failed.
+ * MPI correctness over whatever BTLs mpirun selects (test/mpi/mpi-check.sh
+ * forces idts with --mca btl idts,self): point-to-point at every size
+ * boundary, blocking and non-blocking, many outstanding requests, ordering,
+ * wildcards, probe, derived datatypes, sendrecv, collectives. Every byte is
+ * checked; rank 0 prints one TAP line per check with the number of ranks
+ * that failed.
  */
 #include <mpi.h>
 #include <stdint.h>

@@ -5,9 +5,9 @@
 # Xen domain those points are skipped (test/xen checks idts-info there).
 # TEST_RUNNER (valgrind in test/run-all) wraps idts-info.
 set -u
-build=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 info="${TEST_RUNNER:-} $build/tools/idts-info"
-. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/../lib/tap.sh"
 
 # run NAME ARGS...: idts-info's output in $out/NAME, its status in $status.
 run() {
@@ -59,7 +59,7 @@ ok $? "so is an operand ($status)"
 env OMPI_MCA_mca_base_component_path="$build/btl_idts/.libs:SYS_DEFAULT" \
     IDTS_HELP_DIR="${top_srcdir:-$build}/btl_idts" ASAN_OPTIONS=detect_leaks=0 \
     OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=idts,self \
-    OMPI_MCA_btl_base_verbose=10 timeout 120 "$build/test/idts_mpi_bench" > "$out/mpi" 2>&1
+    OMPI_MCA_btl_base_verbose=10 timeout 120 "$build/test/bench/idts_mpi_bench" > "$out/mpi" 2>&1
 component=$(sed -n 's/.*btl:idts: backend \([a-z]*\), host \([^,]*\),.*/\1 \2/p' "$out/mpi")
 host=$(sed -n "s/^  $chosen  usable: .*host \([^);]*\).*/\1/p" "$out/plain")
 [ -n "$component" ] && [ "$component" = "$chosen $host" ]

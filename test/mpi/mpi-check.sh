@@ -4,8 +4,8 @@
 # Every run is forced through idts with --mca pml ob1 --mca btl idts,self and
 # bounded by a timeout.
 set -u
-. "$(dirname "$0")/mpi-tap.sh"
-program=$build/test/mpi_p2p_test
+. "$(dirname "$0")/../lib/mpi-tap.sh"
+program=$build/test/mpi/mpi_p2p_test
 
 run() {
     local ranks=$1
@@ -55,7 +55,7 @@ ok "$status" "the suite on 4 ranks that sleep whenever idts is idle ($status)"
 # default rings and with 64 KiB rings, which wrap hundreds of times each
 # (README: the million-message run). Then the checks catch what they are
 # for: a flipped bit, a lost message, a duplicated one.
-stress=$build/test/mpi_stress
+stress=$build/test/mpi/mpi_stress
 run_stress() {
     local ranks=$1
     shift
@@ -100,7 +100,7 @@ esac
 # on 2 and 4 ranks; idts must carry the traffic.
 for ranks in 2 4; do
     timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca orte_base_help_aggregate 0 \
-        --mca btl idts,self --mca btl_base_verbose 10 "$build/test/mpi_threads_test" \
+        --mca btl idts,self --mca btl_base_verbose 10 "$build/test/mpi/mpi_threads_test" \
         > "$out/threads" 2> "$out/err-threads"
     status=$?
     relay < "$out/threads"
@@ -148,7 +148,7 @@ third_party "HPCC on 4 ranks, its own checks report success" 4 \
 # ("Data unpack ..." in orte/util/show_help.c, for any component), so the
 # message is checked in an isolated singleton, which has no daemon to relay
 # through and prints its own.
-bench=$build/test/idts_mpi_bench
+bench=$build/test/bench/idts_mpi_bench
 fails_saying() {
     local what=$1 expected=$2 variable=$3 value=$4 status result
     run 2 --mca btl idts,self --mca "$variable" "$value" > "$out/error" 2>&1

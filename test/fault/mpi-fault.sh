@@ -4,8 +4,8 @@
 # middle of eager and rendezvous transfers, and what killed jobs leave.
 # IDTS_FAULT_KILLS jobs are killed for the leftover check (default 10).
 set -u
-. "$(dirname "$0")/mpi-tap.sh"
-program=$build/test/mpi_fault_test
+. "$(dirname "$0")/../lib/mpi-tap.sh"
+program=$build/test/fault/mpi_fault_test
 kills=${IDTS_FAULT_KILLS:-10}
 
 # run LOG MPIRUN-OPTIONS... -- PROGRAM-ARGUMENTS...: the status, the log in LOG.
@@ -87,7 +87,7 @@ ok $? "no socket of theirs is left ($left jobs left some)"
 ! ls /dev/shm | grep -q idts
 ok $? "nothing named idts in /dev/shm"
 timeout 120 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
-    "$build/test/idts_mpi_bench" -q > "$out/next" 2>&1 && grep -q '^bandwidth 4194304 ' "$out/next"
+    "$build/test/bench/idts_mpi_bench" -q > "$out/next" 2>&1 && grep -q '^bandwidth 4194304 ' "$out/next"
 ok $? "the next job runs normally"
 
 tap_end

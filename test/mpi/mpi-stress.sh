@@ -6,10 +6,10 @@
 # Prints each run's figures; fails if any run found a bad, lost or extra
 # message, or did not finish within an hour.
 set -u
-. "$(dirname "$0")/mpi-tap.sh"
+. "$(dirname "$0")/../lib/mpi-tap.sh"
 for rings in 0 65536; do
     echo "== btl_idts_ring_size $rings"
     timeout 3600 mpirun --oversubscribe -np 4 --mca pml ob1 --mca btl idts,self \
-        --mca btl_idts_ring_size "$rings" "$build/test/mpi_stress" "$@" || failed=1
+        --mca btl_idts_ring_size "$rings" "$build/test/mpi/mpi_stress" "$@" || failed=1
 done
 exit $failed

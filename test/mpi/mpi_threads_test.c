@@ -1,5 +1,5 @@
 /*
- * MPI_THREAD_MULTIPLE over whatever BTLs mpirun selects (test/mpi-check.sh
+ * MPI_THREAD_MULTIPLE over whatever BTLs mpirun selects (test/mpi/mpi-check.sh
  * forces idts with --mca btl idts,self): several threads per rank send and
  * receive at once, eager and rendezvous sizes, blocking and nonblocking,
  *  - all threads on MPI_COMM_WORLD, each with a tag space of its own, as

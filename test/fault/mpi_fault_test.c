@@ -1,6 +1,6 @@
 /*
- * Faults in MPI jobs over idts, for test/mpi-fault.sh: two ranks, rank 0 the
- * victim, rank 1 the fault.
+ * Faults in MPI jobs over idts, for test/fault/mpi-fault.sh: two ranks,
+ * rank 0 the victim, rank 1 the fault.
  *
  *   mpi_fault_test die eager|rendezvous sender|receiver
  *       The ranks stream messages (eager: 1 KiB; rendezvous: 4 MiB, which

@@ -5,8 +5,8 @@
  * Only the parent prints TAP lines; a child reports through its exit status.
  */
 #define _GNU_SOURCE
+#include "../lib/tap.h"
 #include "idts_tunnel.h"
-#include "tap.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
  * heap-allocated region: every record size, wrap-around at every offset,
  * full and empty, and a peer that corrupts indices and headers.
  */
+#include "../lib/tap.h"
 #include "idts_ring.h"
-#include "tap.h"
 
 #include <errno.h>
 #include <stdint.h>

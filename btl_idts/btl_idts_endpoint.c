@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Endpoints and their tunnels. A tunnel is made on first use by either side:
  * the lower process name creates it, the other attaches, and whichever side

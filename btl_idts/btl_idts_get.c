@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * btl_get over the tunnel. ob1's RGET protocol registers the sender's buffer
  * and the receiver calls btl_get: we send a GET_REQUEST naming the

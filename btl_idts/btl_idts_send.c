@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Sending and receiving records: sendi packs straight into the ring, send
  * copies a descriptor in (or queues it while the ring is full), and progress

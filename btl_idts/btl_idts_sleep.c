@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Spin, then sleep. ob1 waits for a request by calling opal_progress() in a
  * loop and never asks a BTL to block. Where ranks outnumber cores (a Xen host

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * One direction of a tunnel: the producer's or the consumer's view of a ring
  * laid out as idts_abi.h says. Neither view ever trusts what the peer wrote:

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * A dual tunnel: two rings in one shared region, one per direction, and a
  * notification channel, between a creator and an attacher that agree on a key.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * What the xen backend reads from XenStore that other domains wrote: offers,
  * knocks, the paths of watch events, numbers. Each is a string its writer

@@ -1,4 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # Run an MPI program from a plain hostfile, for a job whose ranks span
 # several Xen VMs on one host and several hosts: idts carries what goes
 # between VMs of one host, tcp what goes between hosts (see

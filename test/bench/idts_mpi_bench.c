@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Two-rank MPI latency and bandwidth, in the manner of osu_latency and
  * osu_bw: latency is half the round trip of a blocking ping-pong; bandwidth

@@ -1,4 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # Faults in MPI jobs over idts (TAP output): hostile peers that write into
 # the tunnel what no honest end would, ranks killed with SIGKILL in the
 # middle of eager and rendezvous transfers, and what killed jobs leave.

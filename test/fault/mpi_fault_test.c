@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Faults in MPI jobs over idts, for test/fault/mpi-fault.sh: two ranks,
  * rank 0 the victim, rank 1 the fault.

@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
+
 #include "fuzz_backend.h"
 #include "fuzz_program.h"
 #include "idts_tunnel.h"

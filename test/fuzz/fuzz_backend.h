@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * The platform under a tunnel, played by the fuzzer: a backend (the
  * interface of common/idts_backend.h) whose regions are heap blocks of

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Fuzz target "btl": the component's handling of what a peer sends it
  * (btl_idts/): records for the PML, GET_REQUESTs checked against the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * The input language of each fuzz target: a header of a few fields, then
  * operations, each an opcode byte (taken modulo the target's count) and its

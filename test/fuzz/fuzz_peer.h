@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * The other end of a pair of rings, played by the fuzzer. It runs the real
  * producer and consumer code on its side (an honest peer) and, when the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * A fuzz input read as a little program: a harness takes opcodes and their
  * arguments from the front of the input. Past its end every value reads as

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Fuzz target "ring": our consumer view of the ring a peer produces and our
  * producer view of the ring it consumes (common/idts_ring.c), interleaved

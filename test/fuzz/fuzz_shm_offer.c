@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Fuzz target "shm_offer": what an attacher takes from a creator over the
  * shm backend's socket (common/idts_backend_shm.c, map()): the offer message

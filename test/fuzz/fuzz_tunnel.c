@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Fuzz target "tunnel": a dual tunnel (common/idts_tunnel.c) over the fuzz
  * platform, as the attacher of a region a hostile creator wrote or as the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Fuzz target "xen_parse": the xen backend's readers of what other domains
  * write into XenStore (common/idts_xen_parse.c), against the formats as the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * A fuzz target without libFuzzer: runs the target once on each input file,
  * so that every build (gcc, the sanitizers, valgrind) runs the harnesses on

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Writes the seed inputs of the fuzz targets into DIR/TARGET/seed-NAME
  * (make fuzz-seeds: into test/fuzz/corpus/). Each seed is a small program

@@ -1,3 +1,6 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # Sourced by the MPI test scripts (test/KIND/NAME.sh): the component from
 # this build tree, then what every TAP script shares (tap.sh).
 build=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Test Anything Protocol output for the test programs: automake's
  * tap-driver.sh counts every "ok"/"not ok" line as one test.

@@ -1,3 +1,6 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # What the TAP scripts of make check share (source it): a scratch directory
 # $out, removed on exit, and numbered test points; end with tap_end.
 out=$(mktemp -d)

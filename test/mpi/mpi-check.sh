@@ -1,4 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # MPI tests over idts with the component from this build tree (TAP output):
 # our suite on 2, 4 and 8 ranks, Debian's NetPIPE and HPCC, selection, errors.
 # Every run is forced through idts with --mca pml ob1 --mca btl idts,self and

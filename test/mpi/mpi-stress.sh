@@ -1,4 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # The long integrity run: mpi_stress's million messages (or -n N) between 4
 # ranks over idts, with the default rings (ring size 0) and with 64 KiB
 # rings, every byte checked. Run from a build tree:

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * MPI correctness over whatever BTLs mpirun selects (test/mpi/mpi-check.sh
  * forces idts with --mca btl idts,self): point-to-point at every size

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Integrity at volume: a million messages (by default) of random sizes, tags,
  * destinations and send modes between all ranks, every byte checked.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * The ring wrap-around model of mpi_stress (see mpi_stress_wraps.h).
  *

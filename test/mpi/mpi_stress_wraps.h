@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * How much of the ring's wrap-around space mpi_stress exercises: a model of
  * the records each of this rank's idts rings carries, replayed through the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * MPI_THREAD_MULTIPLE over whatever BTLs mpirun selects (test/mpi/mpi-check.sh
  * forces idts with --mca btl idts,self): several threads per rank send and

@@ -1,4 +1,7 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # idts-info on this machine (TAP output): its answer, its exit status, and
 # that the component, opened by Open MPI here, picks the backend and host it
 # names. On a machine without Xen it must say so and that shm is used; on a

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * One end of a tunnel as a process of its own, for ends that cannot fork from
  * one parent: processes in two Xen domains (test/xen runs one in each domU).

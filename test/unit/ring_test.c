@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Unit tests of one ring, producer and consumer views in one process over a
  * heap-allocated region: every record size, wrap-around at every offset,

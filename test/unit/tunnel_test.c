@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Copyright (c) 2026, the idts authors */
 /*
  * Two-process tests of the dual tunnel: the parent and a forked child connect
  * through a backend for real and exchange records. The backend is shm, or the

@@ -1,3 +1,6 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright (c) 2026, the idts authors
+#
 # What dom0's and the domUs' /init share. Every test prints exactly one line,
 # "PASS name" or "FAIL name", on the console; test/xen/run counts them (domU
 # lines reach it through dom0, prefixed "domU <name>: ").

@@ -80,7 +80,6 @@ struct mca_btl_idts_component_t {
     char *backend_name;
     unsigned int ring_size;
     unsigned int get_chunk;
-    unsigned int connect_timeout_ms;
     unsigned int poll_interval;
     int blocking; /* enum mca_btl_idts_blocking */
     unsigned int spin_time_us;
@@ -145,8 +144,8 @@ struct mca_btl_base_endpoint_t {
     char key[IDTS_KEY_MAX];
     char peer_inbox[IDTS_KEY_MAX];
     char peer_instance[IDTS_ID_MAX];
-    int64_t deadline_ns;
-    opal_list_t pending;       /* frags waiting for room in the ring */
+    opal_list_t pending; /* frags waiting for the tunnel or for room in its ring */
+    size_t pending_bytes;
     opal_list_t serving;       /* GET requests we stream to the peer */
     opal_pointer_array_t gets; /* our GET requests, by token */
     int gets_outstanding;
@@ -171,6 +170,9 @@ mca_btl_base_descriptor_t *mca_btl_idts_alloc(mca_btl_base_module_t *btl,
                                               mca_btl_base_endpoint_t *endpoint, uint8_t order,
                                               size_t size, uint32_t flags);
 void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error);
+/* A topic of help-btl-idts.txt, on stderr; unless every_rank, from the
+ * first rank of each node only. */
+void mca_btl_idts_show_help(int every_rank, const char *topic, ...);
 
 /* 1 if proc published a modex we can reach, with its instance copied out. */
 int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance);
@@ -202,6 +204,8 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
                        size_t payload_size, uint8_t order, uint32_t flags, mca_btl_base_tag_t tag,
                        mca_btl_base_descriptor_t **descriptor);
 int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint);
+/* Push queued frags into the ring: how many went, or the tunnel's error. */
+int mca_btl_idts_push_pending(mca_btl_base_endpoint_t *endpoint);
 int mca_btl_idts_complete_sends(void);
 mca_btl_idts_frag_t *mca_btl_idts_frag_alloc(mca_btl_base_endpoint_t *endpoint, size_t size);
 

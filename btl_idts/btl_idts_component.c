@@ -95,10 +95,6 @@ static int idts_register(void)
                   "copies each record out while the sender fills the next, so records much "
                   "smaller than the ring (and than the CPU's L2 cache) stream fastest",
                   OPAL_INFO_LVL_5, &c->get_chunk);
-    c->connect_timeout_ms = 30000;
-    register_uint("connect_timeout",
-                  "Milliseconds to wait for a peer to complete a tunnel before giving up",
-                  OPAL_INFO_LVL_5, &c->connect_timeout_ms);
     c->poll_interval = 1024;
     register_uint("poll_interval",
                   "Progress calls between two looks for knocks and connections under way; "
@@ -186,8 +182,8 @@ static int check_variables(void)
     uint32_t max_payload = idts_ring_max_payload(c->ring_size);
 
     if (!idts_ring_size_valid(c->ring_size)) {
-        opal_show_help("help-btl-idts.txt", "bad ring size", true, c->ring_size, IDTS_RING_MIN_SIZE,
-                       IDTS_RING_MAX_SIZE);
+        mca_btl_idts_show_help(0, "bad ring size", c->ring_size, IDTS_RING_MIN_SIZE,
+                               IDTS_RING_MAX_SIZE);
         return OPAL_ERR_BAD_PARAM;
     }
     /* The default fragment size yields to a small ring (64 KiB rings carry
@@ -196,10 +192,10 @@ static int check_variables(void)
         m->btl_max_send_size = max_payload & ~(size_t)(IDTS_RECORD_ALIGN - 1);
     if (m->btl_max_send_size > max_payload || m->btl_eager_limit > m->btl_max_send_size ||
         m->btl_rndv_eager_limit > m->btl_max_send_size) {
-        opal_show_help("help-btl-idts.txt", "limits exceed ring", true,
-                       (unsigned long)m->btl_eager_limit, (unsigned long)m->btl_rndv_eager_limit,
-                       (unsigned long)m->btl_max_send_size, c->ring_size,
-                       (unsigned long)max_payload);
+        mca_btl_idts_show_help(0, "limits exceed ring", (unsigned long)m->btl_eager_limit,
+                               (unsigned long)m->btl_rndv_eager_limit,
+                               (unsigned long)m->btl_max_send_size, c->ring_size,
+                               (unsigned long)max_payload);
         return OPAL_ERR_BAD_PARAM;
     }
     if (c->get_chunk == 0 || c->get_chunk > max_payload - sizeof(mca_btl_idts_get_data_t))
@@ -229,8 +225,8 @@ static int open_backend(void)
         opal_output_verbose(10, opal_btl_base_framework.framework_output, "btl:idts: disabled: %s",
                             c->backend.why);
     else
-        opal_show_help("help-btl-idts.txt", "backend unavailable", true, c->backend_name,
-                       c->backend.why[0] ? c->backend.why : strerror(-rc));
+        mca_btl_idts_show_help(0, "backend unavailable", c->backend_name,
+                               c->backend.why[0] ? c->backend.why : strerror(-rc));
     return OPAL_ERR_NOT_AVAILABLE;
 }
 
@@ -248,7 +244,7 @@ static int publish_modex(void)
     mca_btl_idts_inbox_key(&opal_proc_local_get()->proc_name, inbox, sizeof(inbox));
     rc = c->backend.ops->listen(&c->backend, inbox);
     if (rc) {
-        opal_show_help("help-btl-idts.txt", "listen failed", true, inbox, strerror(-rc));
+        mca_btl_idts_show_help(1, "listen failed", inbox, strerror(-rc));
         return OPAL_ERROR;
     }
     OPAL_MODEX_SEND(rc, OPAL_PMIX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));

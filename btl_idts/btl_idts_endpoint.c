@@ -4,7 +4,9 @@
  * Endpoints and their tunnels. A tunnel is made on first use by either side:
  * the lower process name creates it, the other attaches, and whichever side
  * starts knocks at the other's inbox so that a peer with nothing to send
- * joins in. Connecting never blocks; progress advances it.
+ * joins in. Connecting never blocks; progress advances it. No clock ends it:
+ * a peer may compute for minutes before its next MPI call, and is waited for
+ * as long as its inbox says it lives.
  */
 #include "btl_idts.h"
 
@@ -129,7 +131,7 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     int rc = endpoint->creator
                  ? idts_tunnel_create(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
-                                      endpoint->key, c->ring_size)
+                                      endpoint->peer_inbox, endpoint->key, c->ring_size)
                  : idts_tunnel_attach(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
                                       endpoint->key);
 
@@ -139,7 +141,6 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
         return;
     }
     endpoint->state = MCA_BTL_IDTS_CONNECTING;
-    endpoint->deadline_ns = mca_btl_idts_now_ns() + (int64_t)c->connect_timeout_ms * 1000000;
 }
 
 /* Returns 1 when the tunnel opened, 0 otherwise. */
@@ -149,12 +150,11 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
 
     knock(endpoint);
     rc = idts_tunnel_connect(&endpoint->tunnel);
-    if (rc == -EAGAIN && mca_btl_idts_now_ns() < endpoint->deadline_ns)
+    if (rc == -EAGAIN)
         return 0;
     if (rc) {
         endpoint->state = MCA_BTL_IDTS_CLOSED;
-        mca_btl_idts_fatal(endpoint, rc == -EAGAIN ? "connect timeout" : "connect failed",
-                           rc == -EAGAIN ? ETIMEDOUT : rc);
+        mca_btl_idts_fatal(endpoint, "connect failed", rc);
         return 0;
     }
     endpoint->state = MCA_BTL_IDTS_OPEN;
@@ -167,16 +167,17 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
 
 int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint)
 {
+    if (endpoint->state == MCA_BTL_IDTS_IDLE) {
+        start_connect(endpoint);
+        if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
+            (void)advance(endpoint);
+    }
     switch (endpoint->state) {
     case MCA_BTL_IDTS_OPEN:
         return 0;
-    case MCA_BTL_IDTS_IDLE:
-        start_connect(endpoint);
-        if (endpoint->state == MCA_BTL_IDTS_CONNECTING && advance(endpoint))
-            return 0;
-        return endpoint->state == MCA_BTL_IDTS_CLOSED ? -EPIPE : -EAGAIN;
     case MCA_BTL_IDTS_CONNECTING:
-        return -EAGAIN;
+        /* The creator's ring takes records before the attacher comes. */
+        return endpoint->creator ? 0 : -EAGAIN;
     default:
         return -EPIPE;
     }
@@ -209,12 +210,23 @@ static void knocked(const mca_btl_idts_knock_t *msg)
         start_connect(endpoint);
 }
 
+/* 0 while the peer's inbox says it lives, -EPIPE once it is gone. */
+static int peer_listening(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_backend *be = &mca_btl_idts_component.backend;
+
+    return be->ops->listening(be, endpoint->peer_instance, endpoint->peer_inbox) == -EPIPE ? -EPIPE
+                                                                                           : 0;
+}
+
 /* A peer that died while we only poll its ring would go unheard: its
  * tunnel is checked now and then. A failed check latches the tunnel's error;
- * progress delivers what the peer left, then reports it. */
+ * progress delivers what the peer left, then reports it. A peer that died
+ * before its tunnel opened ends the connection. */
 static void check_peers(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_endpoint_t *endpoint, *next;
     int64_t now = mca_btl_idts_now_ns();
     int i;
 
@@ -223,6 +235,9 @@ static void check_peers(void)
     c->next_check_ns = now + MCA_BTL_IDTS_CHECK_NS;
     for (i = 0; i < c->open_count; i++)
         (void)idts_tunnel_check(&c->open[i]->tunnel);
+    OPAL_LIST_FOREACH_SAFE(endpoint, next, &c->endpoints, mca_btl_base_endpoint_t)
+    if (endpoint->state == MCA_BTL_IDTS_CONNECTING && peer_listening(endpoint))
+        mca_btl_idts_endpoint_closed(endpoint, -ECONNRESET);
 }
 
 int mca_btl_idts_poll_connections(void)
@@ -286,14 +301,70 @@ static void report(const mca_btl_base_endpoint_t *endpoint)
         (unsigned long long)endpoint->received_bytes);
 }
 
+/* What the peer has not been given yet: frags queued for it, or, while
+ * the attacher has not come, records in the creator's ring. */
+static int owed(mca_btl_base_endpoint_t *endpoint)
+{
+    return !opal_list_is_empty(&endpoint->pending) ||
+           (endpoint->state == MCA_BTL_IDTS_CONNECTING && endpoint->creator &&
+            endpoint->sent_records > 0);
+}
+
+/* One turn of the flush: connect, drop what arrives, push what is queued. */
+static int flush_turn(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_record record;
+    int rc = 0;
+
+    if (endpoint->state == MCA_BTL_IDTS_CONNECTING) {
+        knock(endpoint);
+        rc = idts_tunnel_connect(&endpoint->tunnel);
+        if (rc == 0)
+            endpoint->state = MCA_BTL_IDTS_OPEN;
+    }
+    while (rc == 0 && (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0)
+        rc = idts_tunnel_release(&endpoint->tunnel);
+    if (rc == 0 && endpoint->state == MCA_BTL_IDTS_OPEN)
+        rc = mca_btl_idts_push_pending(endpoint);
+    return rc == -EAGAIN || rc == -ENOTCONN ? 0 : rc;
+}
+
+/* Before its tunnel goes, an endpoint gives the peer what it reported sent,
+ * as long as the peer lives. MPI_Finalize's fence holds only the ranks of
+ * one job: a peer of another (spawned, connected) may not have come for it
+ * yet. The PML is gone: what the peer sends meanwhile is dropped. */
+static void flush(mca_btl_base_endpoint_t *endpoint)
+{
+    const struct timespec pause = {0, 100000};
+    int64_t next_look = 0;
+    int rc = 0;
+
+    while (rc >= 0 && owed(endpoint) &&
+           (endpoint->state == MCA_BTL_IDTS_CONNECTING || endpoint->state == MCA_BTL_IDTS_OPEN)) {
+        if (mca_btl_idts_now_ns() >= next_look) {
+            if (peer_listening(endpoint))
+                break;
+            next_look = mca_btl_idts_now_ns() + MCA_BTL_IDTS_CHECK_NS;
+        }
+        rc = flush_turn(endpoint);
+        if (rc >= 0 && owed(endpoint))
+            nanosleep(&pause, NULL);
+    }
+    if (owed(endpoint))
+        opal_output_verbose(10, opal_btl_base_framework.framework_output,
+                            "btl:idts: %s left before it took what was sent to it",
+                            OPAL_NAME_PRINT(endpoint->proc->proc_name));
+}
+
 void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     opal_list_item_t *item;
 
+    open_remove(endpoint);
+    flush(endpoint);
     if (endpoint->sent_records || endpoint->received_records)
         report(endpoint);
-    open_remove(endpoint);
     if (endpoint->state != MCA_BTL_IDTS_IDLE)
         idts_tunnel_close(&endpoint->tunnel);
     mca_btl_idts_fail_gets(endpoint);

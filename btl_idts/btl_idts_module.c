@@ -11,7 +11,10 @@
 #include "opal/util/show_help.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void frag_construct(mca_btl_idts_frag_t *frag)
 {
@@ -187,7 +190,6 @@ static const char *fatal_summary(const char *topic)
         const char *topic, *summary;
     } summaries[] = {
         {"connect failed", "it could not be set up"},
-        {"connect timeout", "the peer did not complete it in time"},
         {"peer gone", "the peer closed it with messages in flight"},
         {"peer died", "the peer died"},
         {"peer broke protocol", "the peer broke the idts protocol"},
@@ -200,9 +202,43 @@ static const char *fatal_summary(const char *topic)
     return topic;
 }
 
-/* The help message says it all, but mpirun 4.1.4 loses about one in three
- * help messages that ranks relay to it; the error callback's text reaches
- * the user as the job ends (ob1 prints it), so it names everything too. */
+static void write_all(int fd, const char *text, size_t length)
+{
+    ssize_t n;
+
+    while (length > 0 && ((n = write(fd, text, length)) > 0 || errno == EINTR)) {
+        if (n > 0) {
+            text += n;
+            length -= (size_t)n;
+        }
+    }
+}
+
+/* Help messages are rendered here and written to stderr, which mpirun
+ * forwards whole. Relayed through opal_show_help, a message may never
+ * arrive: Open MPI 4.1's mpirun, sending to itself what ranks of its own
+ * node report, queues the event that frees the buffer before it copies it
+ * (orte/mca/rml/oob/rml_oob_send.c), and loses messages that come together,
+ * as from both ends of a failed tunnel ("Data unpack would read past end of
+ * buffer ... show_help.c"). A message that every rank would print alike
+ * (a setting) comes from the first rank of each node only. */
+void mca_btl_idts_show_help(int every_rank, const char *topic, ...)
+{
+    va_list args;
+    char *text;
+
+    if (!every_rank && opal_process_info.my_local_rank > 0)
+        return;
+    va_start(args, topic);
+    text = opal_show_help_vstring("help-btl-idts.txt", topic, true, args);
+    va_end(args);
+    if (text)
+        write_all(STDERR_FILENO, text, strlen(text));
+    free(text);
+}
+
+/* The help message says it all; the error callback's text, which ob1
+ * prints as the job ends, names everything too. */
 void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error)
 {
     mca_btl_idts_module_t *module = &mca_btl_idts_module;
@@ -215,7 +251,7 @@ void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, in
     be->why[0] = '\0';
     snprintf(self, sizeof(self), "%s", OPAL_NAME_PRINT(opal_proc_local_get()->proc_name));
     snprintf(peer, sizeof(peer), "%s", OPAL_NAME_PRINT(endpoint->proc->proc_name));
-    opal_show_help("help-btl-idts.txt", topic, true, opal_process_info.nodename, self, peer, cause);
+    mca_btl_idts_show_help(1, topic, opal_process_info.nodename, self, peer, cause);
     snprintf(summary, sizeof(summary),
              "btl:idts on %s: the tunnel between %s and %s failed: %s (%s)",
              opal_process_info.nodename, self, peer, fatal_summary(topic), cause);

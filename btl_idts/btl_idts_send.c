@@ -55,6 +55,38 @@ int mca_btl_idts_send_error(mca_btl_base_endpoint_t *endpoint, int rc)
     return rc == -EMSGSIZE ? OPAL_ERR_BAD_PARAM : OPAL_ERR_UNREACH;
 }
 
+static void append(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
+{
+    opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+    endpoint->pending_bytes += frag->segment.seg_len;
+}
+
+/* Before its tunnel opens, a peer may be computing for minutes: what is
+ * sent to it until then is buffered, up to half a ring (all of it fits the
+ * new ring at once), and reported sent at once, as a socket's buffer or
+ * vader's FIFO would. The frag is copied, as the PML may reuse its own when
+ * told it was sent. Behind a full ring of an open tunnel a frag counts as
+ * sent only once it is in the ring. */
+static void queue(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
+{
+    size_t length = frag->segment.seg_len;
+    mca_btl_idts_frag_t *copy = NULL;
+
+    if (endpoint->state != MCA_BTL_IDTS_OPEN && frag->base.des_cbfunc &&
+        (frag->base.des_flags & MCA_BTL_DES_FLAGS_BTL_OWNERSHIP) &&
+        endpoint->pending_bytes + length <= mca_btl_idts_component.ring_size / 2)
+        copy = mca_btl_idts_frag_alloc(endpoint, length);
+    if (!copy) {
+        append(endpoint, frag);
+        return;
+    }
+    memcpy(copy->segment.seg_addr.pval, frag->segment.seg_addr.pval, length);
+    copy->tag = frag->tag;
+    copy->base.des_flags = MCA_BTL_DES_FLAGS_BTL_OWNERSHIP;
+    append(endpoint, copy);
+    frag_sent(frag);
+}
+
 int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
 {
     int rc = mca_btl_idts_endpoint_ready(endpoint);
@@ -68,7 +100,7 @@ int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_
     if (rc == 0)
         frag_sent(frag);
     else if (rc == -EAGAIN)
-        opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+        queue(endpoint, frag);
     return rc == -EAGAIN ? 0 : rc;
 }
 
@@ -147,7 +179,7 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
     return OPAL_ERR_OUT_OF_RESOURCE;
 }
 
-static int push_pending(mca_btl_base_endpoint_t *endpoint)
+int mca_btl_idts_push_pending(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_frag_t *frag;
     int rc, pushed = 0;
@@ -155,12 +187,10 @@ static int push_pending(mca_btl_base_endpoint_t *endpoint)
     while ((frag = (mca_btl_idts_frag_t *)opal_list_get_first(&endpoint->pending)) !=
            (mca_btl_idts_frag_t *)opal_list_get_end(&endpoint->pending)) {
         rc = push_frag(endpoint, frag);
-        if (rc) {
-            if (rc != -EAGAIN)
-                mca_btl_idts_endpoint_closed(endpoint, rc);
-            break;
-        }
+        if (rc)
+            return rc == -EAGAIN ? pushed : rc;
         opal_list_remove_first(&endpoint->pending);
+        endpoint->pending_bytes -= frag->segment.seg_len;
         frag_sent(frag);
         pushed++;
     }
@@ -221,8 +251,14 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
             mca_btl_idts_endpoint_closed(endpoint, rc);
         return count;
     }
-    if (!opal_list_is_empty(&endpoint->pending))
-        count += push_pending(endpoint);
+    if (!opal_list_is_empty(&endpoint->pending)) {
+        rc = mca_btl_idts_push_pending(endpoint);
+        if (rc < 0) {
+            mca_btl_idts_endpoint_closed(endpoint, rc);
+            return count;
+        }
+        count += rc;
+    }
     if (!opal_list_is_empty(&endpoint->serving))
         count += mca_btl_idts_serve_gets(endpoint);
     return count;

@@ -53,25 +53,16 @@ static struct idts_wait endpoint_wait(mca_btl_base_endpoint_t *endpoint)
     return wait;
 }
 
-static int connecting(void)
-{
-    mca_btl_base_endpoint_t *endpoint;
-
-    OPAL_LIST_FOREACH(endpoint, &mca_btl_idts_component.endpoints, mca_btl_base_endpoint_t)
-    if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
-        return 1;
-    return 0;
-}
-
 static void sleep_on_tunnels(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     struct idts_wait *waits;
     int i;
 
-    /* Knocks and connections are looked at seldom while spinning; a tunnel
-     * being set up needs them looked at now, and no sleep. */
-    if (mca_btl_idts_poll_connections() || connecting())
+    /* Knocks and connections are looked at seldom while spinning, so before
+     * every sleep. A peer that has not come to a tunnel may take minutes:
+     * waiting for it sleeps too, sleep_max at a time. */
+    if (mca_btl_idts_poll_connections())
         return;
     waits = malloc(((size_t)c->open_count + 1) * sizeof(*waits));
     if (!waits)

@@ -251,6 +251,12 @@ static int read_identity(struct idts_backend *be, struct xen_backend *xb)
     return 0;
 }
 
+/* Where the end of domain domid that listens on `key` has its inbox node. */
+static void inbox_path(char *path, size_t len, unsigned domid, const char *key)
+{
+    snprintf(path, len, "/local/domain/%u/data/idts/%s@inbox", domid, key);
+}
+
 static void xen_be_close(struct idts_backend *be)
 {
     struct xen_backend *xb = be->priv;
@@ -259,7 +265,7 @@ static void xen_be_close(struct idts_backend *be)
     if (xb->xs && xb->dir[0]) {
         if (xb->inbox[0]) {
             xs_unwatch(xb->xs, "/local/domain", "idts-knock");
-            snprintf(path, sizeof(path), "%s/%s@inbox", xb->dir, xb->inbox);
+            inbox_path(path, sizeof(path), xb->domid, xb->inbox);
             xs_rm(xb->xs, XBT_NULL, path);
         }
         remove_nodes(xb, is_my_knock);
@@ -403,12 +409,14 @@ static int node_exists_alive(struct xen_backend *xb, const char *path)
     return value != NULL && !node_is_stale(xb, path);
 }
 
-static int xen_be_publish(struct idts_backend *be, struct idts_link *link, const char *key)
+static int xen_be_publish(struct idts_backend *be, struct idts_link *link, const char *key,
+                          const char *inbox)
 {
     struct xen_link *xl = link->priv;
     char value[64];
     int rc;
 
+    (void)inbox;
     set_paths(xl, key);
     if (node_exists_alive(be->priv, xl->node))
         return -EADDRINUSE;
@@ -590,7 +598,7 @@ static int xen_be_listen(struct idts_backend *be, const char *key)
     if (!xs_watch(xb->xs, "/local/domain", "idts-knock"))
         return -errno;
     strcpy(xb->inbox, key);
-    snprintf(path, sizeof(path), "%s/%s@inbox", xb->dir, key);
+    inbox_path(path, sizeof(path), xb->domid, key);
     snprintf(value, sizeof(value), "%d", (int)getpid());
     return write_node(xb, path, value, -1);
 }
@@ -608,7 +616,7 @@ static int xen_be_knock(struct idts_backend *be, const char *peer, const char *k
         return rc;
     if (len > XEN_KNOCK_MAX)
         return -EMSGSIZE;
-    snprintf(path, sizeof(path), "/local/domain/%u/data/idts/%s@inbox", domid, key);
+    inbox_path(path, sizeof(path), domid, key);
     inbox = read_node(xb, path);
     if (!inbox)
         return -EAGAIN;
@@ -647,6 +655,25 @@ static int xen_be_knocked(struct idts_backend *be, void *msg, size_t len)
     return errno == EAGAIN ? -EAGAIN : -errno;
 }
 
+/* The inbox node goes with the domain, and with the process's close; a
+ * killed process's stays until the next idts process of its domain. */
+static int xen_be_listening(struct idts_backend *be, const char *peer, const char *key)
+{
+    char path[XEN_PATH_MAX], *inbox;
+    unsigned domid;
+    int rc = peer_domid(peer, &domid);
+
+    if (rc)
+        return rc;
+    inbox_path(path, sizeof(path), domid, key);
+    inbox = read_node(be->priv, path);
+    if (inbox) {
+        free(inbox);
+        return 0;
+    }
+    return errno == ENOENT || errno == EACCES ? -EPIPE : -errno;
+}
+
 const struct idts_backend_ops idts_backend_xen = {
     .name = "xen",
     .open = xen_be_open,
@@ -662,4 +689,5 @@ const struct idts_backend_ops idts_backend_xen = {
     .listen = xen_be_listen,
     .knock = xen_be_knock,
     .knocked = xen_be_knocked,
+    .listening = xen_be_listening,
 };

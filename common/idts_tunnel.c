@@ -126,7 +126,7 @@ static void init_ctrl(struct idts_ctrl *ctrl, uint32_t ring_size)
 }
 
 int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
-                       const char *key, uint32_t ring_size)
+                       const char *inbox, const char *key, uint32_t ring_size)
 {
     int rc = start(tunnel, backend, IDTS_TUNNEL_CREATOR, peer, key);
 
@@ -140,7 +140,7 @@ int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend,
         idts_ring_format(&tunnel->tx);
         idts_ring_format(&tunnel->rx);
         __atomic_thread_fence(__ATOMIC_RELEASE);
-        rc = backend->ops->publish(backend, &tunnel->link, key);
+        rc = backend->ops->publish(backend, &tunnel->link, key, inbox);
     }
     if (rc) {
         backend->ops->unlink(backend, &tunnel->link);
@@ -290,21 +290,32 @@ static int usable(const struct idts_tunnel *tunnel)
     }
 }
 
-/* A full ring towards a peer that is gone will never drain. */
+/* The creator's ring exists from the start: records it writes before the
+ * attacher comes wait there for it, as they would in a socket's buffer. */
+static int writable(const struct idts_tunnel *tunnel)
+{
+    if (tunnel->state == IDTS_TUNNEL_CONNECTING && tunnel->role == IDTS_TUNNEL_CREATOR)
+        return 0;
+    return usable(tunnel);
+}
+
+/* A full ring towards a peer that is gone will never drain; one the peer
+ * has not come to yet drains once it does. */
 static int full_or_gone(struct idts_tunnel *tunnel, int rc)
 {
     int status;
 
     if (rc == -EPROTO)
         return fail(tunnel, rc);
-    if (rc == -EAGAIN && (status = peer_status(tunnel, 0)) != 0)
+    if (rc == -EAGAIN && tunnel->state == IDTS_TUNNEL_OPEN &&
+        (status = peer_status(tunnel, 0)) != 0)
         return fail(tunnel, status);
     return rc;
 }
 
 int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload)
 {
-    int rc = usable(tunnel);
+    int rc = writable(tunnel);
 
     return rc ? rc : full_or_gone(tunnel, idts_ring_reserve(&tunnel->tx, length, payload));
 }
@@ -490,7 +501,9 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
 
 void idts_tunnel_close(struct idts_tunnel *tunnel)
 {
-    if (tunnel->link.ctrl && tunnel->state != IDTS_TUNNEL_CONNECTING) {
+    /* A creator still waiting says so too: on xen an attacher may have
+     * mapped the region without the creator having looked yet. */
+    if (tunnel->link.ctrl) {
         __atomic_store_n(closed_byte(tunnel, tunnel->role), 1, __ATOMIC_RELEASE);
         set_live(tunnel, IDTS_END_GONE);
         tunnel->backend->ops->notify(&tunnel->link);

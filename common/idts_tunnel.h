@@ -10,7 +10,9 @@
  *
  * Sending is reserve, fill in place, commit; receiving is peek, read in
  * place, release. Both are lock-free and make no system call unless the other
- * end asked to be woken. A tunnel is used by one thread at a time.
+ * end asked to be woken. A tunnel is used by one thread at a time. The
+ * creator may send as soon as idts_tunnel_create() returned: its records
+ * wait in the ring until the attacher comes.
  *
  * Errors: -EAGAIN (try later), -EMSGSIZE (record larger than the ring
  * allows), -ENOTCONN (not connected yet), -EPIPE (the peer closed in order),
@@ -55,9 +57,9 @@ struct idts_tunnel {
 };
 
 /* Share a region with rings of ring_size bytes and publish it under key for
- * the end running in instance peer. */
+ * the end running in instance peer, which listens on inbox. */
 int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
-                       const char *key, uint32_t ring_size);
+                       const char *inbox, const char *key, uint32_t ring_size);
 /* Prepare to map what instance peer publishes under key. */
 int idts_tunnel_attach(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
                        const char *key);

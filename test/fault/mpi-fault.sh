@@ -39,11 +39,29 @@ for hostile in cons-ahead cons-behind length-past-ring sequence-replayed pad-sho
     ok $result "a hostile peer writes $hostile: the victim stops the job, naming idts and the peer ($status)"
     [ "$result" = 0 ] || sed 's/^/# /' "$out/$hostile"
 done
+help_arrived "peer broke protocol" "$out/garbage"
+ok $? "the help message \"peer broke protocol\" arrives whole through mpirun"
 
-# A knock anyone may forge costs a tunnel, not a connect timeout: 0 and 2
-# never talk, but rank 1 tells 0 that 2 knocked.
+# A process of the user hands a rank's inbox a broken offer for a tunnel
+# before the real one: the rank that takes it stops the job and says why.
+run "$out/offer" -- bad-offer
+status=$?
+[ "$status" != 0 ] && [ "$status" != 124 ] &&
+    grep -qE 'btl:idts on .*: the tunnel between \[\[[0-9]+,1\],1\] and \[\[[0-9]+,1\],0\] failed: it could not be set up \(Protocol error' "$out/offer"
+ok $? "a broken offer in a rank's inbox: the job stops, naming idts, both ranks and the cause ($status)"
+help_arrived "connect failed" "$out/offer"
+ok $? "the help message \"connect failed\" arrives whole through mpirun"
+
+# An inbox whose name another process holds: idts cannot listen, and says so.
+run "$out/inbox" -- inbox-taken
+status=$?
+[ "$status" != 0 ] && [ "$status" != 124 ] && help_arrived "listen failed" "$out/inbox"
+ok $? "a rank's inbox name is taken: the job stops and \"listen failed\" arrives whole ($status)"
+
+# A knock anyone may forge costs a tunnel nobody uses: 0 and 2 never talk,
+# but rank 1 tells 0 that 2 knocked.
 timeout 120 mpirun --oversubscribe -np 3 --mca pml ob1 --mca btl idts,self \
-    --mca btl_idts_connect_timeout 1000 "$program" forged-knock > "$out/knock" 2>&1
+    "$program" forged-knock > "$out/knock" 2>&1
 status=$?
 ok $status "a forged knock: the job ends cleanly ($status)"
 [ "$status" = 0 ] || sed 's/^/# /' "$out/knock"
@@ -63,6 +81,25 @@ for size in eager rendezvous; do
         ok $result "the $dying killed mid-$size: the survivor reports it and the job ends ($status, $seconds ms)"
         [ "$result" = 0 ] || sed 's/^/# /' "$out/die"
     done
+done
+
+help_arrived "peer died" "$out/die"
+ok $? "the help message \"peer died\" arrives whole through mpirun"
+
+# A rank killed before any tunnel to it exists, while its peer sends to it
+# and waits for an answer (the peer as creator, then as attacher): nothing
+# waits for it longer than the peer's check of it takes (a second).
+for dying in 1 0; do
+    start=$(date +%s%N)
+    run "$out/first" --enable-recovery -- die-first "$dying"
+    status=$?
+    seconds=$((($(date +%s%N) - start) / 1000000000))
+    grep -q "rank $dying kills itself" "$out/first" &&
+        grep -qE 'btl:idts on .*: the tunnel between .* failed: the peer died' "$out/first" &&
+        [ "$status" != 124 ] && [ "$seconds" -lt 60 ]
+    result=$?
+    ok $result "rank $dying killed before its tunnel was set up: the survivor reports it in ${seconds} s ($status)"
+    [ "$result" = 0 ] || sed 's/^/# /' "$out/first"
 done
 
 # Killed jobs leave no shared memory, sockets or processes behind. A job's

@@ -45,8 +45,15 @@ enum idts_tunnel_state {
 
 struct idts_tunnel {
     struct idts_backend *backend;
-    struct idts_link link;
+    struct idts_link link; /* the region we write into */
     struct idts_ring tx, rx;
+    /* Creator, while it moves the tunnel to a new region (idts_abi.h,
+     * "Moving"): the old region, whose ring 1 rx still reads until the
+     * attacher's MOVE, and the new region's ring 1, read after. */
+    struct idts_link old;
+    struct idts_ring next_rx;
+    int moving;
+    uint32_t generation; /* of the region in use */
     enum idts_tunnel_role role;
     enum idts_tunnel_state state;
     int error;        /* why the tunnel failed */
@@ -54,6 +61,7 @@ struct idts_tunnel {
     uint32_t spin_ns; /* see idts_tunnel_wait() */
     char peer[IDTS_ID_MAX];
     char key[IDTS_KEY_MAX];
+    char inbox[IDTS_KEY_MAX]; /* creator: the peer's, for each new region */
 };
 
 /* Share a region with rings of ring_size bytes and publish it under key for
@@ -70,6 +78,18 @@ int idts_tunnel_connect_wait(struct idts_tunnel *tunnel, int timeout_ms);
 
 /* The largest payload one record can carry; 0 until the rings are known. */
 uint32_t idts_tunnel_max_payload(const struct idts_tunnel *tunnel);
+/* The size of each ring of the region we write into; 0 until it is known. */
+uint32_t idts_tunnel_ring_size(const struct idts_tunnel *tunnel);
+
+/*
+ * Creator: move the open tunnel to a new region with rings of ring_size
+ * bytes (idts_abi.h, "Moving to a new region"): 0 once records go there,
+ * -EAGAIN while the ring has no room for the MOVE, -EINVAL while a move is
+ * under way or for a size the ABI does not allow, or the backend's error
+ * sharing the region (the tunnel then stays as it was). The attacher
+ * follows when it reads the MOVE, in idts_tunnel_peek().
+ */
+int idts_tunnel_grow(struct idts_tunnel *tunnel, uint32_t ring_size);
 
 int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload);
 int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);

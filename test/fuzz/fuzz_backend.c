@@ -6,6 +6,7 @@
 #include "idts_tunnel.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,9 +69,13 @@ static int fuzz_map(struct idts_backend *be, const char *peer, const char *key,
     struct fuzz_platform *platform = be->priv;
     int rc = say(platform, platform->map_rc);
 
-    (void)key;
     if (strcmp(peer, be->instance) != 0)
         return -EHOSTUNREACH;
+    /* One region per input: the new region a MOVE names is never there. */
+    if (!platform->mapped_key[0])
+        snprintf(platform->mapped_key, sizeof(platform->mapped_key), "%s", key);
+    if (strcmp(key, platform->mapped_key) != 0)
+        return -EAGAIN;
     if (rc == 0)
         rc = region_new(platform, link, platform->offer_data_size);
     if (rc == 0) {

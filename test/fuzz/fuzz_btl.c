@@ -128,7 +128,10 @@ static void pml_received(mca_btl_base_module_t *module, mca_btl_base_tag_t tag,
                          mca_btl_base_descriptor_t *descriptor, void *cbdata)
 {
     const mca_btl_base_segment_t *segment = descriptor->des_segments;
-    struct idts_record record = {segment->seg_addr.pval, (uint32_t)segment->seg_len, tag};
+    struct idts_record record = {.data = segment->seg_addr.pval,
+                                 .length = (uint32_t)segment->seg_len,
+                                 .type = IDTS_RECORD_DATA,
+                                 .tag = tag};
 
     fuzz_check(module == btl && cbdata == &h && descriptor->des_segment_count == 1 &&
                    segment->seg_len <= UINT32_MAX,
@@ -241,7 +244,7 @@ static int peer_sends(uint8_t tag, const void *payload, uint32_t length)
     if (idts_ring_reserve(&h.peer.out, length, &at) != 0)
         return 0;
     memcpy(at, payload, length);
-    idts_ring_commit(&h.peer.out, tag, length);
+    idts_ring_commit(&h.peer.out, IDTS_RECORD_DATA, tag, length);
     return 1;
 }
 

@@ -651,6 +651,134 @@ static int count_open_fds(void)
     return n;
 }
 
+#define MOVE_RECORDS 20000
+
+/* Both ends send MOVE_RECORDS records (their index, then bytes of their
+ * stream) and receive the other's, checking each; the creator moves the
+ * tunnel to rings of each size in `moves` on the way, evenly spaced. The
+ * number of wrong or missing records, or -1 on an error. */
+static int exchange_while_moving(struct idts_tunnel *t, const uint32_t *moves, int nmoves)
+{
+    static uint8_t expect[2000]; /* records fit 4 KiB rings */
+    uint64_t out_state = t->role == IDTS_TUNNEL_CREATOR ? 3 : 5, in_state = out_state ^ 6;
+    uint32_t sent = 0, received = 0, len = 0, index, bad = 0;
+    struct idts_record record;
+    int rc = 0, moved = 0, progress;
+    void *payload;
+
+    while (rc == 0 && (sent < MOVE_RECORDS || received < MOVE_RECORDS)) {
+        progress = 0;
+        if (moved < nmoves && sent >= (uint32_t)(moved + 1) * MOVE_RECORDS / (nmoves + 1) &&
+            (rc = idts_tunnel_grow(t, moves[moved])) != -EAGAIN) {
+            moved += rc == 0;
+            if (rc)
+                break;
+        }
+        rc = 0;
+        if (sent < MOVE_RECORDS) {
+            len = sizeof(sent) + sent % (sizeof(expect) - sizeof(sent));
+            rc = idts_tunnel_reserve(t, len, &payload);
+            if (rc == 0) {
+                memcpy(payload, &sent, sizeof(sent));
+                fill((uint8_t *)payload + sizeof(sent), len - sizeof(sent), &out_state);
+                rc = idts_tunnel_commit(t, 1, len);
+                sent++;
+                progress = 1;
+            }
+            rc = rc == -EAGAIN ? 0 : rc;
+        }
+        if (rc == 0 && received < MOVE_RECORDS && (rc = idts_tunnel_peek(t, &record)) == 1) {
+            index = received;
+            fill(expect, sizeof(sent) + received % (sizeof(expect) - sizeof(sent)) - sizeof(sent),
+                 &in_state);
+            if (record.length >= sizeof(index))
+                memcpy(&index, record.data, sizeof(index));
+            bad += index != received ||
+                   record.length != sizeof(sent) + received % (sizeof(expect) - sizeof(sent)) ||
+                   memcmp(record.data + sizeof(index), expect, record.length - sizeof(index));
+            received++;
+            rc = idts_tunnel_release(t);
+            progress = 1;
+        }
+        if (rc == 0 && !progress)
+            rc = idts_tunnel_wait(t,
+                                  (received < MOVE_RECORDS ? IDTS_WAIT_RECV : 0) |
+                                      (sent < MOVE_RECORDS ? IDTS_WAIT_SEND : 0),
+                                  len, TIMEOUT_MS) > 0
+                     ? 0
+                     : -ETIMEDOUT;
+    }
+    if (rc)
+        diag("%s: error %d after %u sent, %u received",
+             t->role == IDTS_TUNNEL_CREATOR ? "creator" : "attacher", rc, sent, received);
+    return rc ? -1 : (int)bad;
+}
+
+static int moving_attacher(const char *k)
+{
+    struct idts_tunnel t;
+    int rc = open_attacher(&t, k), bad = rc ? -1 : exchange_while_moving(&t, NULL, 0);
+
+    /* The creator must see our last records before we go. */
+    usleep(200000);
+    idts_tunnel_close(&t);
+    return bad == 0 && t.generation == 4 ? 0 : 1;
+}
+
+static void test_move(void)
+{
+    static const uint32_t moves[] = {1u << 20, 4096, 256u << 10, RING};
+    struct idts_tunnel t;
+    pid_t child = spawn(moving_attacher, "move");
+    int rc = open_creator(&t, key("move"), RING), bad = -1, fds;
+
+    fds = count_open_fds();
+    if (rc == 0)
+        bad = exchange_while_moving(&t, moves, 4);
+    ok(bad == 0 && t.generation == 4 && !t.moving && idts_tunnel_ring_size(&t) == RING,
+       "%u records each way, intact and in order, while the tunnel moves to rings of 1 MiB, "
+       "4 KiB, 256 KiB and 64 KiB (%d wrong, generation %u)",
+       MOVE_RECORDS, bad, (unsigned)t.generation);
+    ok(count_open_fds() == fds, "the old regions are gone (%d descriptors more)",
+       count_open_fds() - fds);
+    ok(reap(child) == 0, "the attacher followed every move and ran clean");
+    idts_tunnel_close(&t);
+}
+
+/* A creator that writes a MOVE to a generation after the next. */
+static int skipping_mover(const char *k)
+{
+    struct idts_tunnel t;
+    struct idts_move move = {7, RING};
+    void *payload;
+
+    if (idts_tunnel_create(&t, &be, be.instance, inbox_of(peer_pid), k, RING) != 0 ||
+        idts_tunnel_connect_wait(&t, TIMEOUT_MS) != 0 ||
+        idts_ring_reserve(&t.tx, sizeof(move), &payload) != 0)
+        return 1;
+    memcpy(payload, &move, sizeof(move));
+    idts_ring_commit(&t.tx, IDTS_RECORD_MOVE, 0, sizeof(move));
+    be.ops->notify(&t.link);
+    pause();
+    return 0;
+}
+
+static void test_hostile_move(void)
+{
+    struct idts_tunnel t;
+    pid_t child = spawn(skipping_mover, "skipmove");
+    int rc = idts_tunnel_attach(&t, &be, be.instance, key("skipmove"));
+
+    if (rc == 0)
+        rc = idts_tunnel_connect_wait(&t, TIMEOUT_MS);
+    if (rc == 0)
+        rc = idts_tunnel_wait(&t, IDTS_WAIT_RECV, 0, TIMEOUT_MS);
+    ok(rc == -EPROTO, "a MOVE that skips a generation breaks the tunnel: -EPROTO (%d)", rc);
+    idts_tunnel_close(&t);
+    kill(child, SIGKILL);
+    reap(child);
+}
+
 static void test_connect_errors(void)
 {
     struct idts_tunnel t, other;
@@ -743,9 +871,23 @@ static int hostile_creator(const char *k)
         ctrl->ring[0].cons = 17;
         break;
     }
+    /* The offer went out at create: the attacher looks once told. */
+    while (be.ops->knock(&be, be.instance, inbox_of(peer_pid), "damaged", 7) == -EAGAIN)
+        usleep(1000);
     idts_tunnel_connect_wait(&t, 5000);
     idts_tunnel_close(&t);
     return 0;
+}
+
+/* Wait for a knock in our inbox: a child's word that it is ready. */
+static void await_knock(void)
+{
+    char msg[64];
+    int tries;
+
+    for (tries = 0; be.ops->knocked(&be, msg, sizeof(msg)) < 0 && tries < 1000 * (int)time_scale;
+         tries++)
+        usleep(10000);
 }
 
 static void test_hostile_creator(void)
@@ -758,6 +900,7 @@ static void test_hostile_creator(void)
     for (d = 0; d < DAMAGE_COUNT; d++) {
         snprintf(name, sizeof(name), "hostile%d", d);
         child = spawn(hostile_creator, name);
+        await_knock();
         rc = idts_tunnel_attach(&t, &be, be.instance, key(name));
         if (rc == 0)
             rc = idts_tunnel_connect_wait(&t, TIMEOUT_MS);
@@ -774,11 +917,15 @@ static int hostile_producer(const char *k)
     struct idts_tunnel t;
     struct idts_record_header pad = {.length = RING - 8, .type = IDTS_RECORD_PAD};
     struct idts_record_header data = {.length = RING, .type = IDTS_RECORD_DATA};
+    struct idts_record_header move = {.length = 8, .type = IDTS_RECORD_MOVE};
+    struct idts_move to = {1, RING};
+    char last = k[strlen(k) - 1];
     uint64_t header;
 
     if (open_attacher(&t, k) != 0)
         return 1;
-    memcpy(&header, k[strlen(k) - 1] == 'd' ? &pad : &data, sizeof(header));
+    memcpy(&header, last == 'd' ? &pad : last == 'r' ? &data : &move, sizeof(header));
+    memcpy(t.tx.data + 8, &to, sizeof(to));
     __atomic_store_n((uint64_t *)t.tx.data, header, __ATOMIC_RELEASE);
     be.ops->notify(&t.link);
     pause();
@@ -787,14 +934,15 @@ static int hostile_producer(const char *k)
 
 static void test_hostile_producer(void)
 {
-    static const char *const cases[] = {"badpad", "badheader"};
-    static const char *const what[] = {"padding over the whole ring", "a length past the maximum"};
+    static const char *const cases[] = {"badpad", "badheader", "badmove"};
+    static const char *const what[] = {"padding over the whole ring", "a length past the maximum",
+                                       "a MOVE only the creator may write"};
     struct idts_tunnel t;
     struct idts_record record;
     pid_t child;
     int i, rc;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 3; i++) {
         child = spawn(hostile_producer, cases[i]);
         rc = open_creator(&t, key(cases[i]), RING);
         if (rc == 0)
@@ -912,6 +1060,8 @@ int main(void)
     test_connect_errors();
     test_hostile_creator();
     test_hostile_producer();
+    test_move();
+    test_hostile_move();
     test_knock();
     idts_backend_close(&be);
     if (strcmp(backend_name, "shm") == 0)

@@ -39,6 +39,8 @@ struct mca_btl_idts_modex_t {
     char backend[16];
     char host[IDTS_ID_MAX];
     char instance[IDTS_ID_MAX];
+    char node[IDTS_ID_MAX]; /* Open MPI's name of our node */
+    uint64_t limit_pages;   /* what our instance may share in all (0: no fixed limit) */
 };
 typedef struct mca_btl_idts_modex_t mca_btl_idts_modex_t;
 
@@ -79,6 +81,7 @@ struct mca_btl_idts_component_t {
     /* MCA variables */
     char *backend_name;
     unsigned int ring_size;
+    size_t budget, budget_per_rank;
     unsigned int get_chunk;
     unsigned int poll_interval;
     int blocking; /* enum mca_btl_idts_blocking */
@@ -138,7 +141,7 @@ struct mca_btl_base_endpoint_t {
     opal_list_item_t super;
     opal_proc_t *proc;
     enum mca_btl_idts_endpoint_state state;
-    int creator; /* the lower name creates the tunnel, the other attaches */
+    int creator; /* we create the tunnel (mca_btl_idts_creates), the peer attaches */
     int knocked; /* our knock reached the peer */
     struct idts_tunnel tunnel;
     char key[IDTS_KEY_MAX];
@@ -150,6 +153,7 @@ struct mca_btl_base_endpoint_t {
     opal_pointer_array_t gets; /* our GET requests, by token */
     int gets_outstanding;
     uint64_t sent_records, sent_bytes, received_records, received_bytes;
+    uint64_t grow_at; /* creator: bytes both ways after which the tunnel may grow */
 };
 typedef struct mca_btl_base_endpoint_t mca_btl_base_endpoint_t;
 OBJ_CLASS_DECLARATION(mca_btl_base_endpoint_t);
@@ -174,8 +178,22 @@ void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, in
  * first rank of each node only. */
 void mca_btl_idts_show_help(int every_rank, const char *topic, ...);
 
-/* 1 if proc published a modex we can reach, with its instance copied out. */
+/* 1 if proc published a modex we can reach and the budget gives it a
+ * tunnel, with its instance copied out. */
 int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance);
+int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex);
+
+/* btl_idts_budget.c */
+/* Rings no budget makes smaller; a pair that cannot have them goes to tcp. */
+#define MCA_BTL_IDTS_RING_FLOOR (64u << 10)
+int mca_btl_idts_creates(const opal_process_name_t *self, const opal_process_name_t *peer);
+int mca_btl_idts_budget_admits(const opal_proc_t *proc);
+uint32_t mca_btl_idts_budget_ring(mca_btl_base_endpoint_t *endpoint);
+/* The ring size a tunnel of ring_size may grow to now; 0: none. */
+uint32_t mca_btl_idts_budget_grow(mca_btl_base_endpoint_t *endpoint, uint32_t ring_size);
+/* A tunnel we created went from rings of `from` to `to` bytes (0: none). */
+void mca_btl_idts_budget_charge(mca_btl_base_endpoint_t *endpoint, uint32_t from, uint32_t to);
+void mca_btl_idts_budget_finalize(void);
 
 /* btl_idts_endpoint.c */
 mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const char *instance);
@@ -183,6 +201,11 @@ void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint);
 /* 0 when open, -EAGAIN while connecting (and starts connecting), or an error. */
 int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint);
 void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error);
+/* Creator: larger rings for a tunnel that carried MCA_BTL_IDTS_GROW_EVERY
+ * rings' worth of bytes since it opened or last grew, where our share of
+ * the budget allows (btl_idts_budget.c). */
+#define MCA_BTL_IDTS_GROW_EVERY 16
+void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint);
 int mca_btl_idts_poll_connections(void);
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
 int64_t mca_btl_idts_now_ns(void);

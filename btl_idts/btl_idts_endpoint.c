@@ -2,9 +2,9 @@
 /* Copyright (c) 2026, the idts authors */
 /*
  * Endpoints and their tunnels. A tunnel is made on first use by either side:
- * the lower process name creates it, the other attaches, and whichever side
- * starts knocks at the other's inbox so that a peer with nothing to send
- * joins in. Connecting never blocks; progress advances it. No clock ends it:
+ * one end creates it (mca_btl_idts_creates), the other attaches, and
+ * whichever side starts knocks at the other's inbox so that a peer with
+ * nothing to send joins in. Connecting never blocks; progress advances it. No clock ends it:
  * a peer may compute for minutes before its next MPI call, and is waited for
  * as long as its inbox says it lives.
  */
@@ -74,9 +74,9 @@ mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const c
     if (!endpoint)
         return NULL;
     endpoint->proc = proc;
-    endpoint->creator = opal_compare_proc(self, peer) < 0;
-    low = endpoint->creator ? &self : &peer;
-    high = endpoint->creator ? &peer : &self;
+    endpoint->creator = mca_btl_idts_creates(&self, &peer);
+    low = opal_compare_proc(self, peer) < 0 ? &self : &peer;
+    high = low == &self ? &peer : &self;
     snprintf(endpoint->key, sizeof(endpoint->key), "t-%x-%u-%x-%u", (unsigned)low->jobid,
              (unsigned)low->vpid, (unsigned)high->jobid, (unsigned)high->vpid);
     mca_btl_idts_inbox_key(&peer, endpoint->peer_inbox, sizeof(endpoint->peer_inbox));
@@ -131,7 +131,8 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     int rc = endpoint->creator
                  ? idts_tunnel_create(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
-                                      endpoint->peer_inbox, endpoint->key, c->ring_size)
+                                      endpoint->peer_inbox, endpoint->key,
+                                      mca_btl_idts_budget_ring(endpoint))
                  : idts_tunnel_attach(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
                                       endpoint->key);
 
@@ -141,6 +142,31 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
         return;
     }
     endpoint->state = MCA_BTL_IDTS_CONNECTING;
+}
+
+static uint64_t traffic(const mca_btl_base_endpoint_t *endpoint)
+{
+    return endpoint->sent_bytes + endpoint->received_bytes;
+}
+
+void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint)
+{
+    uint32_t from = idts_tunnel_ring_size(&endpoint->tunnel);
+    uint32_t to = mca_btl_idts_budget_grow(endpoint, from);
+    int rc = to ? idts_tunnel_grow(&endpoint->tunnel, to) : 0;
+
+    if (rc == -EAGAIN)
+        return;
+    endpoint->grow_at =
+        traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY * (uint64_t)(to && rc == 0 ? to : from);
+    if (!to)
+        return;
+    if (rc == 0)
+        mca_btl_idts_budget_charge(endpoint, from, to);
+    opal_output_verbose(20, opal_btl_base_framework.framework_output,
+                        "btl:idts: tunnel %s %s from %u to %u bytes%s%s", endpoint->key,
+                        rc ? "could not grow" : "grew", from, to, rc ? ": " : "",
+                        rc ? strerror(-rc) : "");
 }
 
 /* Returns 1 when the tunnel opened, 0 otherwise. */
@@ -158,6 +184,8 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
         return 0;
     }
     endpoint->state = MCA_BTL_IDTS_OPEN;
+    endpoint->grow_at = traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY *
+                                                (uint64_t)idts_tunnel_ring_size(&endpoint->tunnel);
     open_add(endpoint);
     opal_output_verbose(20, opal_btl_base_framework.framework_output,
                         "btl:idts: tunnel %s open (%s)", endpoint->key,
@@ -365,6 +393,8 @@ void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint)
     flush(endpoint);
     if (endpoint->sent_records || endpoint->received_records)
         report(endpoint);
+    if (endpoint->creator && endpoint->state != MCA_BTL_IDTS_IDLE)
+        mca_btl_idts_budget_charge(endpoint, idts_tunnel_ring_size(&endpoint->tunnel), 0);
     if (endpoint->state != MCA_BTL_IDTS_IDLE)
         idts_tunnel_close(&endpoint->tunnel);
     mca_btl_idts_fail_gets(endpoint);

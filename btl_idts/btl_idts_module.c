@@ -24,31 +24,45 @@ static void frag_construct(mca_btl_idts_frag_t *frag)
 
 OBJ_CLASS_INSTANCE(mca_btl_idts_frag_t, mca_btl_base_descriptor_t, frag_construct, NULL);
 
-/* Reachable: published a modex under the same backend and the same host. */
-int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance)
+/* The modex proc published, if it uses our backend: 1 and *modex filled. */
+int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
-    mca_btl_idts_modex_t *modex = NULL;
+    mca_btl_idts_modex_t *got = NULL;
     size_t size = 0;
-    int rc, reachable;
+    int rc;
 
-    OPAL_MODEX_RECV(rc, &c->super.btl_version, &proc->proc_name, (void **)&modex, &size);
-    if (rc != OPAL_SUCCESS || size != sizeof(*modex)) {
-        free(modex);
+    OPAL_MODEX_RECV(rc, &c->super.btl_version, name, (void **)&got, &size);
+    if (rc != OPAL_SUCCESS || size != sizeof(*got)) {
+        free(got);
         return 0;
     }
+    *modex = *got;
+    free(got);
     modex->backend[sizeof(modex->backend) - 1] = '\0';
     modex->host[sizeof(modex->host) - 1] = '\0';
     modex->instance[sizeof(modex->instance) - 1] = '\0';
-    reachable = strcmp(modex->backend, c->backend.ops->name) == 0 &&
-                strcmp(modex->host, c->backend.host) == 0;
-    if (reachable)
-        memcpy(instance, modex->instance, IDTS_ID_MAX);
-    opal_output_verbose(20, opal_btl_base_framework.framework_output, "btl:idts: %s (%s on %s) %s",
-                        OPAL_NAME_PRINT(proc->proc_name), modex->backend, modex->host,
-                        reachable ? "is co-resident" : "is not");
-    free(modex);
-    return reachable;
+    modex->node[sizeof(modex->node) - 1] = '\0';
+    return strcmp(modex->backend, c->backend.ops->name) == 0;
+}
+
+/* Reachable: on our host through our backend, and given a tunnel by the
+ * budget (btl_idts_budget.c); its instance copied out. */
+int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance)
+{
+    mca_btl_idts_modex_t modex;
+    int reachable = mca_btl_idts_modex_of(&proc->proc_name, &modex) &&
+                    strcmp(modex.host, mca_btl_idts_component.backend.host) == 0,
+        admitted = reachable && mca_btl_idts_budget_admits(proc);
+
+    if (admitted)
+        memcpy(instance, modex.instance, IDTS_ID_MAX);
+    opal_output_verbose(20, opal_btl_base_framework.framework_output, "btl:idts: %s (on %s) %s",
+                        OPAL_NAME_PRINT(proc->proc_name), reachable ? modex.host : "another host",
+                        admitted    ? "is co-resident"
+                        : reachable ? "is co-resident, but left to another BTL: over the budget"
+                                    : "is not");
+    return admitted;
 }
 
 static int idts_add_procs(mca_btl_base_module_t *btl, size_t nprocs, opal_proc_t **procs,

@@ -261,6 +261,8 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
     }
     if (!opal_list_is_empty(&endpoint->serving))
         count += mca_btl_idts_serve_gets(endpoint);
+    if (endpoint->creator && endpoint->sent_bytes + endpoint->received_bytes >= endpoint->grow_at)
+        mca_btl_idts_endpoint_grow(endpoint);
     return count;
 }
 

@@ -111,17 +111,23 @@ struct idts_backend {
     void *priv;
     char host[IDTS_ID_MAX];
     char instance[IDTS_ID_MAX];
-    /* Bytes of data a link should share unless told otherwise: set by open.
-     * Xen's grants are a scarce, domain-wide budget; shm memory is not. */
+    /* Bytes of data a link should share unless told otherwise: set by open. */
     size_t share_size;
+    /* Pages (4 KiB) all ends in this instance may share together, control
+     * pages included, or 0 where no fixed limit applies: set by open. Xen's
+     * grants are a scarce, domain-wide budget (xen_gntalloc's limit); shm
+     * memory is not. */
+    size_t share_limit;
     char why[160]; /* why open failed, for the user */
 };
 
-/* The xen backend's share_size: 64 data pages + 1 control page = 65 grants a
- * tunnel, so gntalloc's default limit of 1024 grants serves 15 tunnels
- * created in a domain. */
-#define IDTS_XEN_SHARE_SIZE (256u << 10)
-#define IDTS_XEN_PAGE_SIZE  4096u
+/* The xen backend's share_size: rings of 1 MiB, 512 data pages + 1 control
+ * page = 513 grants a tunnel; where many tunnels share a guest's grants,
+ * the component sizes them smaller (btl_idts_budget.c). */
+#define IDTS_XEN_SHARE_SIZE (2u << 20)
+/* Where xen_gntalloc says how many grants a domain may share. */
+#define IDTS_XEN_GRANT_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
+#define IDTS_XEN_PAGE_SIZE   4096u
 
 extern const struct idts_backend_ops idts_backend_shm;
 extern const struct idts_backend_ops idts_backend_xen;

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #define FIXES_MAX   16
-#define GRANT_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
+#define GRANT_LIMIT IDTS_XEN_GRANT_LIMIT
 #define UDEV_RULE_FIX                                                                              \
     "a udev rule, e.g. KERNEL==\"gntdev|gntalloc|evtchn|xenbus\", GROUP=\"mpi\", MODE=\"0660\""
 

@@ -34,6 +34,7 @@
 #define _GNU_SOURCE
 #include "idts_abi.h"
 #include "idts_backend.h"
+#include "idts_xen_grants.h"
 #include "idts_xen_parse.h"
 
 #include <errno.h>
@@ -257,24 +258,6 @@ static void inbox_path(char *path, size_t len, unsigned domid, const char *key)
     snprintf(path, len, "/local/domain/%u/data/idts/%s@inbox", domid, key);
 }
 
-/* The grants xen_gntalloc lets all processes of this domain share at once;
- * 0 when unknown. */
-static size_t grant_limit(void)
-{
-    FILE *f = fopen(IDTS_XEN_GRANT_LIMIT, "r");
-    char line[32];
-    unsigned limit = 0;
-
-    if (f && fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (idts_xen_parse_uint(line, UINT32_MAX, &limit) != 0)
-            limit = 0;
-    }
-    if (f)
-        fclose(f);
-    return limit;
-}
-
 static void xen_be_close(struct idts_backend *be)
 {
     struct xen_backend *xb = be->priv;
@@ -328,7 +311,7 @@ static int xen_be_open(struct idts_backend *be)
     }
     remove_nodes(xb, node_is_stale);
     be->share_size = IDTS_XEN_SHARE_SIZE;
-    be->share_limit = grant_limit();
+    be->share_limit = (size_t)idts_xen_grant_limit();
     return 0;
 }
 

@@ -90,6 +90,16 @@
  * stored cons. The re-check after the barrier is what prevents a lost
  * wake-up; the exchange means one notification per sleep.
  *
+ * Ring sizes
+ * ----------
+ * The creator chooses the size of a region's rings, a power of two from
+ * IDTS_RING_MIN_SIZE to IDTS_RING_MAX_SIZE; the attacher takes any such
+ * size. A region with rings of s bytes costs 2 s / 4 KiB data pages and a
+ * control page, on xen one grant each, which the creator's domain pays for.
+ * The idts BTL sizes rings from a budget of the creator's instance shared
+ * by all the tunnels its ranks create, and moves a tunnel that streams to
+ * larger rings while the budget allows (btl_idts/btl_idts_budget.c).
+ *
  * Moving to a new region
  * ----------------------
  * A tunnel's rings may be replaced by larger (or smaller) ones while it

@@ -100,6 +100,12 @@ struct idts_backend_ops {
     /* Take one knock: its length, or -EAGAIN when there is none. Knocks are
      * unauthenticated hints: check what they say before acting. */
     int (*knocked)(struct idts_backend *be, void *msg, size_t len);
+    /* The descriptors that become readable when the link is notified or its
+     * other end goes, or with link NULL when something comes to our inbox:
+     * for a caller that waits on them together with descriptors of its own
+     * (an event loop), then lets wait(..., 0) take what woke it. Fills at
+     * most max; returns how many. */
+    int (*fds)(struct idts_backend *be, struct idts_link *link, int *fds, int max);
     /* 0 while the end in instance peer listens on the inbox `key`, -EPIPE
      * once it no longer does (its process or domain is gone). Costs a
      * system call (on xen a XenStore read): for now and then. */

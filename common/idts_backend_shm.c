@@ -286,7 +286,9 @@ static int deliver(struct shm_link *sl, size_t data_size)
     rc = send_message(fd, &offer, sizeof(offer), fds, SHM_OFFER_FDS);
     if (rc) {
         close(fd);
-        return rc == -EAGAIN ? -EAGAIN : rc;
+        /* An inbox that went away as we connected: its end is gone, which
+         * is for the caller's look at the peer to say. */
+        return rc == -EAGAIN || rc == -EPIPE || rc == -ECONNRESET ? -EAGAIN : rc;
     }
     sl->sock_fd = fd;
     close_fd(&sl->memfd);
@@ -552,6 +554,18 @@ static int shm_be_wait(struct idts_backend *be, struct idts_link *const *links, 
     return rc;
 }
 
+static int shm_be_fds(struct idts_backend *be, struct idts_link *link, int *fds, int max)
+{
+    struct shm_backend *sb = be->priv;
+    struct shm_link *sl = link ? link->priv : NULL;
+    int candidates[2] = {sl ? sl->wake_fd : sb->inbox_fd, sl ? sl->sock_fd : -1}, i, n = 0;
+
+    for (i = 0; i < 2 && n < max; i++)
+        if (candidates[i] >= 0)
+            fds[n++] = candidates[i];
+    return n;
+}
+
 /* After the hand-over nothing is sent on the connection: readable is EOF. */
 static int shm_be_check(struct idts_link *link)
 {
@@ -661,5 +675,6 @@ const struct idts_backend_ops idts_backend_shm = {
     .listen = shm_be_listen,
     .knock = shm_be_knock,
     .knocked = shm_be_knocked,
+    .fds = shm_be_fds,
     .listening = shm_be_listening,
 };

@@ -555,6 +555,19 @@ static int xen_be_wait(struct idts_backend *be, struct idts_link *const *links, 
     return rc;
 }
 
+/* A link's event channel; the XenStore watch that brings knocks. */
+static int xen_be_fds(struct idts_backend *be, struct idts_link *link, int *fds, int max)
+{
+    struct xen_backend *xb = be->priv;
+    struct xen_link *xl = link ? link->priv : NULL;
+    int fd = xl ? xenevtchn_fd(xl->evtchn) : xb->inbox[0] ? xs_fileno(xb->xs) : -1;
+
+    if (fd < 0 || max < 1)
+        return 0;
+    fds[0] = fd;
+    return 1;
+}
+
 /* A destroyed domain runs no unmap notify, but its XenStore tree goes. */
 static int xen_be_check(struct idts_link *link)
 {
@@ -691,5 +704,6 @@ const struct idts_backend_ops idts_backend_xen = {
     .listen = xen_be_listen,
     .knock = xen_be_knock,
     .knocked = xen_be_knocked,
+    .fds = xen_be_fds,
     .listening = xen_be_listening,
 };

@@ -570,7 +570,7 @@ static int remaining_ms(int64_t deadline)
 
 /* Ask the peer to wake us for the events, then look once more: the order
  * that loses no wake-up (idts_abi.h, "Notification"). */
-static int arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
+int idts_tunnel_arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
 {
     if (events & IDTS_WAIT_RECV)
         idts_ring_ask_data(&tunnel->rx);
@@ -595,9 +595,7 @@ int idts_tunnel_check(struct idts_tunnel *tunnel)
     return rc ? fail(tunnel, rc) : 0;
 }
 
-/* The links whose notifications concern the tunnel: during a move, the old
- * region's too, which the records we wait for still come through. */
-static int links_of(struct idts_tunnel *tunnel, struct idts_link **links)
+int idts_tunnel_links(struct idts_tunnel *tunnel, struct idts_link **links)
 {
     links[0] = &tunnel->link;
     links[1] = &tunnel->old;
@@ -611,8 +609,8 @@ int idts_tunnel_sleep(struct idts_backend *backend, const struct idts_wait *wait
     int i, count = 0, rc = 0;
 
     for (i = 0; links && rc == 0 && i < n; i++) {
-        rc = arm(waits[i].tunnel, waits[i].events, waits[i].send_length);
-        count += links_of(waits[i].tunnel, links + count);
+        rc = idts_tunnel_arm(waits[i].tunnel, waits[i].events, waits[i].send_length);
+        count += idts_tunnel_links(waits[i].tunnel, links + count);
     }
     if (!links || rc) {
         free(links);
@@ -641,12 +639,12 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
         left = remaining_ms(deadline);
         if (left == 0)
             return 0;
-        rc = arm(tunnel, events, send_length);
+        rc = idts_tunnel_arm(tunnel, events, send_length);
         if (rc)
             break;
         if (left < 0 || left > IDTS_TUNNEL_CHECK_MS)
             left = IDTS_TUNNEL_CHECK_MS;
-        rc = tunnel->backend->ops->wait(tunnel->backend, links, links_of(tunnel, links), left);
+        rc = tunnel->backend->ops->wait(tunnel->backend, links, idts_tunnel_links(tunnel, links), left);
         if (rc && rc != -ETIMEDOUT && rc != -EPIPE)
             return fail(tunnel, rc);
         /* Look for the peer when the backend saw it go, and every CHECK_MS;

@@ -128,6 +128,19 @@ struct idts_wait {
 };
 
 /*
+ * For a caller that waits on its own event sources too: ask the peer to
+ * wake us for the events, then look once more. Returns the events that
+ * hold (do not sleep then) or an error, 0 when the caller may sleep on the
+ * descriptors of the tunnel's links (backend's fds()), then drains them
+ * with idts_tunnel_sleep(..., 0).
+ */
+int idts_tunnel_arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length);
+/* The links whose notifications concern the tunnel: during a move, the old
+ * region's too, which the records we wait for still come through. Fills at
+ * most 2; returns how many. */
+int idts_tunnel_links(struct idts_tunnel *tunnel, struct idts_link **links);
+
+/*
  * Sleep, without spinning, until one of n open tunnels may have one of its
  * events, a knock reaches the backend's inbox, or timeout_ms passes: the
  * idle wait of a loop that serves many tunnels. Returns 1 when something may

@@ -19,7 +19,8 @@ static void count_sent(mca_btl_base_endpoint_t *endpoint, size_t bytes)
     endpoint->sent_bytes += bytes;
 }
 
-/* Copy a frag into the ring; -EAGAIN when it does not fit now. */
+/* Copy a frag into the ring; -EAGAIN when it does not fit now. The caller
+ * wakes the peer (idts_tunnel_wake) once it has pushed what it had. */
 static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
 {
     uint32_t length = (uint32_t)frag->segment.seg_len;
@@ -29,7 +30,7 @@ static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *fra
     if (rc)
         return rc;
     memcpy(payload, frag->segment.seg_addr.pval, length);
-    idts_tunnel_commit(&endpoint->tunnel, frag->tag, length);
+    idts_tunnel_commit_quietly(&endpoint->tunnel, frag->tag, length);
     count_sent(endpoint, length);
     return 0;
 }
@@ -97,9 +98,10 @@ int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_
         rc = push_frag(endpoint, frag);
     else if (rc == 0)
         rc = -EAGAIN;
-    if (rc == 0)
+    if (rc == 0) {
+        idts_tunnel_wake(&endpoint->tunnel);
         frag_sent(frag);
-    else if (rc == -EAGAIN)
+    } else if (rc == -EAGAIN)
         queue(endpoint, frag);
     return rc == -EAGAIN ? 0 : rc;
 }
@@ -182,19 +184,19 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
 int mca_btl_idts_push_pending(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_frag_t *frag;
-    int rc, pushed = 0;
+    int rc = 0, pushed = 0;
 
     while ((frag = (mca_btl_idts_frag_t *)opal_list_get_first(&endpoint->pending)) !=
-           (mca_btl_idts_frag_t *)opal_list_get_end(&endpoint->pending)) {
-        rc = push_frag(endpoint, frag);
-        if (rc)
-            return rc == -EAGAIN ? pushed : rc;
+               (mca_btl_idts_frag_t *)opal_list_get_end(&endpoint->pending) &&
+           (rc = push_frag(endpoint, frag)) == 0) {
         opal_list_remove_first(&endpoint->pending);
         endpoint->pending_bytes -= frag->segment.seg_len;
         frag_sent(frag);
         pushed++;
     }
-    return pushed;
+    if (pushed)
+        idts_tunnel_wake(&endpoint->tunnel);
+    return rc == 0 || rc == -EAGAIN ? pushed : rc;
 }
 
 /* Hand one record to its owner: the PML, or our GET machinery. */
@@ -243,9 +245,11 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
     while (count < MCA_BTL_IDTS_RECEIVE_BATCH && endpoint->state == MCA_BTL_IDTS_OPEN &&
            (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0) {
         deliver(endpoint, &record);
-        idts_tunnel_release(&endpoint->tunnel);
+        idts_tunnel_release_quietly(&endpoint->tunnel);
         count++;
     }
+    if (count)
+        idts_tunnel_wake(&endpoint->tunnel);
     if (rc < 0 || endpoint->state != MCA_BTL_IDTS_OPEN) {
         if (rc < 0 && endpoint->state == MCA_BTL_IDTS_OPEN)
             mca_btl_idts_endpoint_closed(endpoint, rc);

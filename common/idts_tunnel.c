@@ -370,12 +370,38 @@ int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payl
     return rc ? rc : full_or_gone(tunnel, idts_ring_reserve(&tunnel->tx, length, payload));
 }
 
-static int commit(struct idts_tunnel *tunnel, uint8_t type, uint8_t tag, uint32_t length)
+/* The peer asked to be woken for records (idts_abi.h, "Notification"). */
+static int wake_consumer(struct idts_tunnel *tunnel)
 {
-    idts_ring_commit(&tunnel->tx, type, tag, length);
     if (idts_ring_take_data_request(&tunnel->tx))
         return tunnel->backend->ops->notify(&tunnel->link);
     return 0;
+}
+
+/* The peer asked to be woken for room; during a move it writes into the old region. */
+static int wake_producer(struct idts_tunnel *tunnel)
+{
+    if (idts_ring_take_space_request(&tunnel->rx))
+        return tunnel->backend->ops->notify(tunnel->moving ? &tunnel->old : &tunnel->link);
+    return 0;
+}
+
+int idts_tunnel_wake(struct idts_tunnel *tunnel)
+{
+    int data = wake_consumer(tunnel), space = wake_producer(tunnel);
+
+    return data ? data : space;
+}
+
+static int commit(struct idts_tunnel *tunnel, uint8_t type, uint8_t tag, uint32_t length)
+{
+    idts_ring_commit(&tunnel->tx, type, tag, length);
+    return wake_consumer(tunnel);
+}
+
+void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
+{
+    idts_ring_commit(&tunnel->tx, IDTS_RECORD_DATA, tag, length);
 }
 
 int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
@@ -503,12 +529,15 @@ int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
     return rc == 0 && tunnel->state == IDTS_TUNNEL_FAILED ? tunnel->error : rc;
 }
 
+void idts_tunnel_release_quietly(struct idts_tunnel *tunnel)
+{
+    idts_ring_release(&tunnel->rx);
+}
+
 int idts_tunnel_release(struct idts_tunnel *tunnel)
 {
     idts_ring_release(&tunnel->rx);
-    if (idts_ring_take_space_request(&tunnel->rx))
-        return tunnel->backend->ops->notify(tunnel->moving ? &tunnel->old : &tunnel->link);
-    return 0;
+    return wake_producer(tunnel);
 }
 
 /* The events that hold now; errors surface through peek and reserve. */
@@ -644,7 +673,8 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
             break;
         if (left < 0 || left > IDTS_TUNNEL_CHECK_MS)
             left = IDTS_TUNNEL_CHECK_MS;
-        rc = tunnel->backend->ops->wait(tunnel->backend, links, idts_tunnel_links(tunnel, links), left);
+        rc = tunnel->backend->ops->wait(tunnel->backend, links, idts_tunnel_links(tunnel, links),
+                                        left);
         if (rc && rc != -ETIMEDOUT && rc != -EPIPE)
             return fail(tunnel, rc);
         /* Look for the peer when the backend saw it go, and every CHECK_MS;

@@ -93,12 +93,21 @@ int idts_tunnel_grow(struct idts_tunnel *tunnel, uint32_t ring_size);
 
 int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload);
 int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
+/* Commit without looking whether the peer sleeps and wants waking: that
+ * look costs a full barrier, which waits for every store of the record's
+ * copy to land. A burst of records commits quietly, then idts_tunnel_wake()
+ * looks once; so does a burst of releases. */
+void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
 /* reserve + copy + commit. */
 int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length);
 
 /* 1 and *record filled, 0 when there is nothing, or an error. */
 int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record);
 int idts_tunnel_release(struct idts_tunnel *tunnel);
+void idts_tunnel_release_quietly(struct idts_tunnel *tunnel);
+/* Wake the peer if it sleeps waiting for the records committed or the room
+ * released quietly before. */
+int idts_tunnel_wake(struct idts_tunnel *tunnel);
 
 /* Nonzero when idts_tunnel_peek() would find nothing: an open tunnel with no
  * record waiting. Inline, for progress loops that poll many tunnels. */

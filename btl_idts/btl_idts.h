@@ -22,6 +22,7 @@
 #include "opal/class/opal_pointer_array.h"
 #include "opal/mca/btl/base/base.h"
 #include "opal/mca/btl/btl.h"
+#include "opal/runtime/opal_progress.h"
 #include "opal/threads/mutex.h"
 #include "opal/util/proc.h"
 
@@ -210,8 +211,36 @@ int mca_btl_idts_poll_connections(void);
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
 int64_t mca_btl_idts_now_ns(void);
 
-/* btl_idts_sleep.c */
-void mca_btl_idts_idle(int progressed);
+/* btl_idts_sleep.c: an idle streak of progress that lasted long enough
+ * ends in a sleep on every tunnel, where the blocking mode allows one. */
+void mca_btl_idts_idle(void);
+
+/* Idle polls before the clock is read: a reply that comes at once pays nothing. */
+#define MCA_BTL_IDTS_IDLE_POLLS 64
+
+/* Whether idts may sleep when idle: btl_idts_blocking, and Open MPI's
+ * opal_progress_yield_when_idle, which it sets for nodes with more ranks
+ * than slots. Never with MPI_THREAD_MULTIPLE, where a sleeper holding the
+ * lock would hold up every other thread's send. */
+static inline int mca_btl_idts_may_sleep(void)
+{
+    switch (mca_btl_idts_component.blocking) {
+    case MCA_BTL_IDTS_BLOCKING_ALWAYS:
+        return !opal_using_threads();
+    case MCA_BTL_IDTS_BLOCKING_AUTO:
+        return opal_progress_yield_when_idle && !opal_using_threads();
+    default:
+        return 0;
+    }
+}
+
+/* Whether progress has something to do for an open endpoint: a record
+ * waiting, frags queued, gets to stream. Inline: all an idle poll costs. */
+static inline int mca_btl_idts_endpoint_busy(mca_btl_base_endpoint_t *endpoint)
+{
+    return !idts_tunnel_idle(&endpoint->tunnel) || !opal_list_is_empty(&endpoint->pending) ||
+           !opal_list_is_empty(&endpoint->serving);
+}
 
 /* btl_idts_send.c */
 /* Push the frag into the ring, or queue it behind those waiting for room:

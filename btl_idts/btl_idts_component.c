@@ -322,14 +322,22 @@ static int idts_progress(void)
 
     OPAL_THREAD_LOCK(&c->lock);
     for (i = 0; i < c->open_count; i++)
-        count += mca_btl_idts_progress_endpoint(c->open[i]);
+        if (mca_btl_idts_endpoint_busy(c->open[i]))
+            count += mca_btl_idts_progress_endpoint(c->open[i]);
     if (--c->poll_countdown == 0) {
         c->poll_countdown = c->poll_interval;
         count += mca_btl_idts_poll_connections();
     }
     if (!opal_list_is_empty(&c->completed))
         count += mca_btl_idts_complete_sends();
-    mca_btl_idts_idle(count);
+    if (count) {
+        c->idle_polls = 0;
+        c->idle_ns = 0;
+    } else if (c->idle_polls < MCA_BTL_IDTS_IDLE_POLLS) {
+        c->idle_polls++;
+    } else if (mca_btl_idts_may_sleep()) {
+        mca_btl_idts_idle();
+    }
     OPAL_THREAD_UNLOCK(&c->lock);
     return count;
 }

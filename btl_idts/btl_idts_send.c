@@ -239,9 +239,6 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
     struct idts_record record;
     int count = 0, rc = 0;
 
-    if (idts_tunnel_idle(&endpoint->tunnel) && opal_list_is_empty(&endpoint->pending) &&
-        opal_list_is_empty(&endpoint->serving))
-        return 0;
     while (count < MCA_BTL_IDTS_RECEIVE_BATCH && endpoint->state == MCA_BTL_IDTS_OPEN &&
            (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0) {
         deliver(endpoint, &record);

@@ -23,23 +23,8 @@
 
 #include <stdlib.h>
 
-/* Idle polls before the clock is read: a reply that comes at once pays nothing. */
-#define MCA_BTL_IDTS_IDLE_POLLS 64
 /* A longer gap between two idle polls means the caller did something else. */
 #define MCA_BTL_IDTS_MAX_GAP_NS 50000
-
-static int blocking(void)
-{
-    switch (mca_btl_idts_component.blocking) {
-    case MCA_BTL_IDTS_BLOCKING_ALWAYS:
-        return !opal_using_threads();
-    case MCA_BTL_IDTS_BLOCKING_AUTO:
-        /* Open MPI sets it for nodes with more ranks than slots. */
-        return opal_progress_yield_when_idle && !opal_using_threads();
-    default:
-        return 0;
-    }
-}
 
 /* What an endpoint waits for: records, and room for what it has to send. */
 static struct idts_wait endpoint_wait(mca_btl_base_endpoint_t *endpoint)
@@ -149,23 +134,11 @@ static void sleep_on_tunnels(void)
     free(waits);
 }
 
-void mca_btl_idts_idle(int progressed)
+void mca_btl_idts_idle(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
-    int64_t now;
+    int64_t now = mca_btl_idts_now_ns();
 
-    if (progressed) {
-        c->idle_polls = 0;
-        c->idle_ns = 0;
-        return;
-    }
-    if (c->idle_polls < MCA_BTL_IDTS_IDLE_POLLS) {
-        c->idle_polls++;
-        return;
-    }
-    if (!blocking())
-        return;
-    now = mca_btl_idts_now_ns();
     /* Only the time between polls that follow each other counts: a longer
      * gap is an application computing between two MPI_Test calls, or on an
      * oversubscribed core, the scheduler running someone else. */

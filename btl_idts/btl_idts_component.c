@@ -5,7 +5,6 @@
  */
 #include "btl_idts.h"
 
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
 
@@ -251,7 +250,7 @@ static int publish_modex(void)
         opal_show_help("help-btl-idts.txt", "listen failed", true, inbox, strerror(-rc));
         return OPAL_ERROR;
     }
-    OPAL_MODEX_SEND(rc, OPAL_PMIX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
+    OPAL_MODEX_SEND(rc, MCA_BTL_IDTS_MODEX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
     return rc;
 }
 

@@ -6,7 +6,6 @@
 #include "btl_idts.h"
 
 #include "opal/datatype/opal_convertor.h"
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
 

@@ -251,18 +251,45 @@ static void hostile(const struct hostile_case *c)
         pause();
 }
 
+/* Our job's id as Open MPI names processes with it (opal_process_name_t),
+ * and idts its inboxes: ORTE (Open MPI 4.1) exports it to every rank;
+ * Open MPI 5 derives it from the PMIx namespace PRRTE exports
+ * ("prterun-HOST-PID@N"), as opal_pmix_convert_nspace() does: Open MPI's
+ * string hash (OPAL_HASH_STR) of the part before the '@', folded to 16
+ * bits, over the job number after it. 0 if neither is there. */
+static uint32_t job_id(void)
+{
+    const char *orte = getenv("OMPI_MCA_ess_base_jobid"), *nspace = getenv("PMIX_NAMESPACE");
+    const char *at, *p;
+    uint32_t hash = 0;
+
+    if (orte)
+        return (uint32_t)strtoul(orte, NULL, 10);
+    if (!nspace)
+        return 0;
+    at = strrchr(nspace, '@');
+    for (p = nspace; *p && p != at; p++) {
+        hash += (uint32_t)(int)*p;
+        hash += hash << 10;
+        hash ^= hash >> 6;
+    }
+    hash += hash << 3;
+    hash ^= hash >> 11;
+    hash += hash << 15;
+    return ((hash >> 16 ^ hash) & 0xffffu) << 16 | (at ? strtoul(at + 1, NULL, 10) & 0xffffu : 0);
+}
+
 /* A knock as idts's shm backend carries it (btl_idts.h: magic, jobid,
  * vpid) to the inbox of process `to` of our job, claiming to be `from`. */
 static void forge_knock(unsigned to, unsigned from)
 {
-    const char *jobid = getenv("OMPI_MCA_ess_base_jobid");
-    uint32_t knock[3] = {0x4b4e4f43u, jobid ? (uint32_t)strtoul(jobid, NULL, 10) : 0, from};
+    uint32_t knock[3] = {0x4b4e4f43u, job_id(), from};
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-in-%x-%u",
                      (unsigned)knock[1], to);
     int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 
-    if (!jobid || fd < 0 ||
+    if (!knock[1] || fd < 0 ||
         sendto(fd, knock, sizeof(knock), 0, (struct sockaddr *)&addr,
                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) !=
             (ssize_t)sizeof(knock))

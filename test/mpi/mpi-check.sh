@@ -14,7 +14,7 @@ run() {
     local ranks=$1
     shift
     timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 \
-        --mca orte_base_help_aggregate 0 "$@" "$program"
+        --mca "$help_aggregate" 0 "$@" "$program"
 }
 
 # Re-number the program's own TAP lines into ours.
@@ -62,7 +62,7 @@ stress=$build/test/mpi/mpi_stress
 run_stress() {
     local ranks=$1
     shift
-    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca orte_base_help_aggregate 0 \
+    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca "$help_aggregate" 0 \
         --mca btl idts,self "$@"
 }
 for rings in 0 65536; do
@@ -78,7 +78,7 @@ caught() {
     local fault=$1 expected=$2 status
     run_stress 4 "$stress" -n 5000 -t 5 -F "$fault" > "$out/fault" 2>&1
     status=$?
-    [ "$status" != 0 ] && [ "$status" != 124 ] && grep -q -E "$expected" "$out/fault"
+    [ "$status" != 0 ] && [ "$status" != 124 ] && grep -aq -E "$expected" "$out/fault"
     ok $? "mpi_stress -F $fault: the job fails and says so ($status)"
 }
 caught flip "1 corrupted"
@@ -102,12 +102,12 @@ esac
 # MPI_THREAD_MULTIPLE: 4 threads per rank sending and receiving at once,
 # on 2 and 4 ranks; idts must carry the traffic.
 for ranks in 2 4; do
-    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca orte_base_help_aggregate 0 \
+    timeout 300 mpirun --oversubscribe -np "$ranks" --mca pml ob1 --mca "$help_aggregate" 0 \
         --mca btl idts,self --mca btl_base_verbose 10 "$build/test/mpi/mpi_threads_test" \
         > "$out/threads" 2> "$out/err-threads"
     status=$?
     relay < "$out/threads"
-    records=$(grep -o 'sent [0-9]* records' "$out/err-threads" | awk '{s += $2} END {print s + 0}')
+    records=$(grep -ao 'sent [0-9]* records' "$out/err-threads" | awk '{s += $2} END {print s + 0}')
     [ "$status" = 0 ] && [ "$records" -gt 1000 ]
     ok $? "mpi_threads_test on $ranks ranks exits cleanly ($status), idts carried $records records"
     [ "$status" = 0 ] || cat "$out/err-threads" >&2
@@ -116,9 +116,9 @@ done
 # Offered tcp too, local ranks must still pick idts, and idts must carry data.
 run 2 --mca btl idts,tcp,self --mca btl_base_verbose 10 > "$out/both" 2>&1
 status=$?
-grep -q "Using idts btl for send to" "$out/both" && ! grep -q "Using tcp btl for send to" "$out/both"
+grep -aq "Using idts btl for send to" "$out/both" && ! grep -aq "Using tcp btl for send to" "$out/both"
 ok $? "with idts,tcp,self offered, Open MPI selects idts for local peers (not tcp)"
-records=$(grep -o 'sent [0-9]* records' "$out/both" | awk '{s += $2} END {print s + 0}')
+records=$(grep -ao 'sent [0-9]* records' "$out/both" | awk '{s += $2} END {print s + 0}')
 [ "$status" = 0 ] && [ "$records" -gt 1000 ]
 ok $? "and idts carried the traffic: $records records counted by the component"
 
@@ -160,10 +160,10 @@ fails_saying() {
     ok $? "$what: a 2-rank job stops ($status)"
     env OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_pml=ob1 OMPI_MCA_btl=idts,self \
         "OMPI_MCA_$variable=$value" timeout 120 "$bench" > "$out/error" 2>&1
-    grep -q "$expected" "$out/error"
+    grep -aq "$expected" "$out/error"
     result=$?
     ok $result "$what: the help message says why"
-    [ "$result" = 0 ] || sed 's/^/# /' "$out/error"
+    [ "$result" = 0 ] || show "$out/error"
 }
 
 fails_saying "btl_idts_ring_size 1000" "btl_idts_ring_size: 1000" btl_idts_ring_size 1000

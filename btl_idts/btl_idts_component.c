@@ -4,6 +4,7 @@
  * The idts component: MCA variables, opening the backend, the modex, progress.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
@@ -130,6 +131,7 @@ static int idts_register(void)
     m->btl_registration_handle_size = sizeof(struct mca_btl_base_registration_handle_t);
     m->btl_latency = 1;
     m->btl_bandwidth = 20000;
+    mca_btl_idts_pvar_register();
     return mca_btl_base_param_register(&c->super.btl_version, m);
 }
 

@@ -7,6 +7,7 @@
  * joins in. Connecting never blocks; progress advances it.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/util/output.h"
 
@@ -293,6 +294,7 @@ void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint)
 
     if (endpoint->sent_records || endpoint->received_records)
         report(endpoint);
+    mca_btl_idts_pvar_retire(endpoint);
     open_remove(endpoint);
     if (endpoint->state != MCA_BTL_IDTS_IDLE)
         idts_tunnel_close(&endpoint->tunnel);

@@ -15,6 +15,7 @@
  * and every other thread's send would wait for it.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/runtime/opal_progress.h"
 
@@ -78,8 +79,10 @@ static void sleep_on_tunnels(void)
         return;
     for (i = 0; i < c->open_count; i++)
         waits[i] = endpoint_wait(c->open[i]);
-    (void)idts_tunnel_sleep(&c->backend, waits, c->open_count,
-                            (int)((c->sleep_max_us + 999) / 1000));
+    mca_btl_idts_counters.sleeps++;
+    if (idts_tunnel_sleep(&c->backend, waits, c->open_count,
+                          (int)((c->sleep_max_us + 999) / 1000)) > 0)
+        mca_btl_idts_counters.wakeups++;
     free(waits);
 }
 

@@ -122,6 +122,44 @@ records=$(grep -ao 'sent [0-9]* records' "$out/both" | awk '{s += $2} END {print
 [ "$status" = 0 ] && [ "$records" -gt 1000 ]
 ok $? "and idts carried the traffic: $records records counted by the component"
 
+# idts's counters as MPI_T performance variables, as any MPI_T tool reads
+# them (mpi_t_pvars): around a known exchange on 2 ranks that sleep when
+# idle, what rank 0 sent is what rank 1 received, eager and rendezvous.
+count=1000 size=1000 big=1048576
+# (MPI_T makes Open MPI open every component it finds: not libtool's
+# objects next to ours in the build tree, without saying so.)
+timeout 300 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
+    --mca btl_idts_blocking always --mca btl_idts_spin_time 0 \
+    --mca mca_base_component_show_load_errors 0 "$build/test/mpi/mpi_t_pvars" "$count" "$size" > "$out/pvars" 2> "$out/err-pvars"
+status=$?
+show "$out/pvars"
+names=$(awk '$1 == 0 { print $2 }' "$out/pvars" | sort | tr '\n' ' ')
+want="btl_idts_bytes_received btl_idts_bytes_sent btl_idts_connect_failures "
+want="${want}btl_idts_records_received btl_idts_records_sent btl_idts_sleeps "
+want="${want}btl_idts_tunnel_failures btl_idts_tunnels_open btl_idts_wakeups "
+[ "$status" = 0 ] && [ "$names" = "$want" ] && [ "$(awk '$1 == 1' "$out/pvars" | wc -l)" = 9 ]
+ok $? "MPI_T lists idts's 9 performance variables on both ranks ($status)"
+[ "$status" = 0 ] || show "$out/err-pvars"
+# delta RANK NAME / after RANK NAME: a variable's change, or its last value.
+delta() { awk -v r="$1" -v n="btl_idts_$2" '$1 == r && $2 == n { print $4 - $3 }' "$out/pvars"; }
+after() { awk -v r="$1" -v n="btl_idts_$2" '$1 == r && $2 == n { print $4 }' "$out/pvars"; }
+sent=$(delta 0 records_sent) bytes=$(delta 0 bytes_sent)
+[ -n "$sent" ] && [ "$sent" = "$(delta 1 records_received)" ] && [ "$sent" -gt "$count" ] &&
+    [ "$bytes" = "$(delta 1 bytes_received)" ] && [ "$bytes" -ge $((count * size + big)) ] &&
+    [ "$bytes" -le $((count * (size + 64) + big + 64 * 100)) ]
+ok $? "what rank 0 sent (${sent:-?} records, ${bytes:-?} bytes) is what rank 1 received: $count x $size B eager and 1 MiB"
+back=$(delta 1 records_sent)
+[ -n "$back" ] && [ "$back" -ge 2 ] && [ "$(delta 0 records_received)" = "$back" ] &&
+    [ "$(delta 0 bytes_received)" = "$(delta 1 bytes_sent)" ]
+ok $? "what rank 1 sent (${back:-?} records: go, rendezvous request and completion) is what rank 0 received (the answer for the go)"
+[ "$(after 0 tunnels_open)" = 1 ] && [ "$(after 1 tunnels_open)" = 1 ] &&
+    [ "$(after 0 connect_failures)$(after 1 connect_failures)" = 00 ] &&
+    [ "$(after 0 tunnel_failures)$(after 1 tunnel_failures)" = 00 ]
+ok $? "one tunnel open on each rank, no failures"
+[ "${status}" = 0 ] && [ "$(after 1 sleeps)" -gt 0 ] && [ "$(after 1 wakeups)" -gt 0 ] &&
+    [ "$(after 1 wakeups)" -le "$(after 1 sleeps)" ]
+ok $? "the waiting rank slept and was woken ($(after 1 sleeps) sleeps, $(after 1 wakeups) wake-ups)"
+
 # Third-party programs from Debian, judged by their own checks. A component
 # built with AddressSanitizer loads only into programs built so: skip there.
 asan=$(ldd "$build/btl_idts/.libs/mca_btl_idts.so" | grep -c libasan)

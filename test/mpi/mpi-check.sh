@@ -85,20 +85,6 @@ caught flip "1 corrupted"
 caught drop "no progress for 5 s in batch .*: lost messages"
 caught twice "got one from 0|left over from 0|nobody owes us"
 
-# The valgrind suite (TEST_RUNNER, see test/run-all) runs a short stress job
-# with both ranks under memcheck, with Open MPI's suppressions for its own.
-case ${TEST_RUNNER:-} in
-*valgrind*)
-    run_stress 2 valgrind -q --error-exitcode=9 \
-        --suppressions=/usr/share/openmpi/openmpi-valgrind.supp "$stress" -n 2000 -t 120 \
-        > "$out/stress" 2>&1
-    status=$?
-    relay < "$out/stress"
-    ok "$status" "mpi_stress: 2000 messages on 2 ranks under valgrind ($status)"
-    [ "$status" = 0 ] || cat "$out/stress" >&2
-    ;;
-esac
-
 # MPI_THREAD_MULTIPLE: 4 threads per rank sending and receiving at once,
 # on 2 and 4 ranks; idts must carry the traffic.
 for ranks in 2 4; do

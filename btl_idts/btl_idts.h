@@ -14,7 +14,7 @@
 #ifndef MCA_BTL_IDTS_H
 #define MCA_BTL_IDTS_H
 
-#include "opal_config.h"
+#include "btl_idts_compat.h"
 
 #include "opal/class/opal_free_list.h"
 #include "opal/class/opal_hash_table.h"
@@ -23,7 +23,6 @@
 #include "opal/mca/btl/base/base.h"
 #include "opal/mca/btl/btl.h"
 #include "opal/runtime/opal_progress.h"
-#include "opal/threads/mutex.h"
 #include "opal/util/proc.h"
 
 #include "idts_tunnel.h"
@@ -107,7 +106,7 @@ struct mca_btl_idts_component_t {
     int64_t idle_ns, last_poll_ns;
 };
 typedef struct mca_btl_idts_component_t mca_btl_idts_component_t;
-OPAL_MODULE_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;
+MCA_BTL_IDTS_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;
 
 /* Values of btl_idts_blocking. */
 enum mca_btl_idts_blocking {

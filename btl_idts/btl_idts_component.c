@@ -4,8 +4,8 @@
  * The idts component: MCA variables, opening the backend, the modex, progress.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
 
@@ -150,6 +150,7 @@ static int idts_register(void)
     m->btl_registration_handle_size = sizeof(struct mca_btl_base_registration_handle_t);
     m->btl_latency = 1;
     m->btl_bandwidth = 20000;
+    mca_btl_idts_pvar_register();
     return mca_btl_base_param_register(&c->super.btl_version, m);
 }
 
@@ -276,7 +277,7 @@ static int publish_modex(void)
         mca_btl_idts_show_help(1, "listen failed", inbox, strerror(-rc));
         return OPAL_ERROR;
     }
-    OPAL_MODEX_SEND(rc, OPAL_PMIX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
+    OPAL_MODEX_SEND(rc, MCA_BTL_IDTS_MODEX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
     return rc;
 }
 

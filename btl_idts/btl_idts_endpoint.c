@@ -9,6 +9,7 @@
  * as long as its inbox says it lives.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/util/output.h"
 
@@ -395,6 +396,7 @@ void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint)
         report(endpoint);
     if (endpoint->creator && endpoint->state != MCA_BTL_IDTS_IDLE)
         mca_btl_idts_budget_charge(endpoint, idts_tunnel_ring_size(&endpoint->tunnel), 0);
+    mca_btl_idts_pvar_retire(endpoint);
     if (endpoint->state != MCA_BTL_IDTS_IDLE)
         idts_tunnel_close(&endpoint->tunnel);
     mca_btl_idts_fail_gets(endpoint);

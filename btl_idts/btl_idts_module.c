@@ -4,9 +4,9 @@
  * The idts module: which peers it reaches, descriptors, finalize, errors.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/datatype/opal_convertor.h"
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
 
@@ -259,6 +259,10 @@ void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, in
     struct idts_backend *be = &mca_btl_idts_component.backend;
     char self[128], peer[128], cause[sizeof(be->why) + 64], summary[sizeof(cause) + 512];
 
+    if (strncmp(topic, "connect", 7) == 0)
+        mca_btl_idts_counters.connect_failures++;
+    else
+        mca_btl_idts_counters.tunnel_failures++;
     /* A backend explains the failures the user can fix (a grant limit...). */
     snprintf(cause, sizeof(cause), "%s%s%s", strerror(error < 0 ? -error : error),
              be->why[0] ? ": " : "", be->why);

@@ -204,7 +204,6 @@ static void deliver(mca_btl_base_endpoint_t *endpoint, const struct idts_record 
 {
     const mca_btl_active_message_callback_t *reg;
     mca_btl_base_segment_t segment;
-    mca_btl_base_descriptor_t descriptor;
 
     endpoint->received_records++;
     endpoint->received_bytes += record->length;
@@ -224,12 +223,9 @@ static void deliver(mca_btl_base_endpoint_t *endpoint, const struct idts_record 
                             OPAL_NAME_PRINT(endpoint->proc->proc_name));
         return;
     }
-    memset(&descriptor, 0, sizeof(descriptor));
     segment.seg_addr.pval = (void *)record->data;
     segment.seg_len = record->length;
-    descriptor.des_segments = &segment;
-    descriptor.des_segment_count = 1;
-    reg->cbfunc(&mca_btl_idts_module.super, record->tag, &descriptor, reg->cbdata);
+    mca_btl_idts_recv_callback(&mca_btl_idts_module.super, endpoint, record->tag, reg, &segment);
 }
 
 #define MCA_BTL_IDTS_RECEIVE_BATCH 32

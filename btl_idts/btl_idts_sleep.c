@@ -17,6 +17,7 @@
  * and every other thread's send would wait for it.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/mca/event/event.h"
 #include "opal/runtime/opal_progress.h"
@@ -125,11 +126,13 @@ static void sleep_on_tunnels(void)
         ready = idts_tunnel_arm(waits[i].tunnel, waits[i].events, waits[i].send_length) != 0;
     }
     n = ready ? -1 : sleep_fds(&fds);
-    if (n >= 0)
+    if (n >= 0) {
+        mca_btl_idts_counters.sleeps++;
         sleep_in_event_loop(fds, n);
+    }
     /* Take what woke us (eventfds, event channels; peers seen going). */
-    if (!ready)
-        (void)idts_tunnel_sleep(&c->backend, waits, c->open_count, 0);
+    if (!ready && idts_tunnel_sleep(&c->backend, waits, c->open_count, 0) > 0)
+        mca_btl_idts_counters.wakeups++;
     free(fds);
     free(waits);
 }

@@ -25,6 +25,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 log=${LOG:-idts-job.log}
 export OMPI_MCA_mca_base_component_path=${IDTS_PREFIX:-/usr/local}/lib/openmpi:SYS_DEFAULT
+# Open MPI 5's mpirun hands that path to PMIx too, which would warn about
+# idts; PMIx's own path (always searched) is enough for PMIx.
+export PMIX_MCA_mca_base_component_path=
 # mpirun passes the OMPI_MCA_ variables on to every rank.
 timeout "${TIMEOUT:-3600}" mpirun --hostfile "${HOSTFILE:-hosts}" ${NP:+-np "$NP"} \
     --tune "$here/idts-multihost.conf" --mca btl_base_verbose 10 "$@" 2> "$log"

@@ -263,14 +263,32 @@ static void hostile(const struct hostile_case *c)
         pause();
 }
 
-/* Our job's id as idts names it, from the launcher's environment. */
-static uint32_t jobid(void)
+/* Our job's id as Open MPI names processes with it (opal_process_name_t),
+ * and idts its inboxes: ORTE (Open MPI 4.1) exports it to every rank;
+ * Open MPI 5 derives it from the PMIx namespace PRRTE exports
+ * ("prterun-HOST-PID@N"), as opal_pmix_convert_nspace() does: Open MPI's
+ * string hash (OPAL_HASH_STR) of the part before the '@', folded to 16
+ * bits, over the job number after it. */
+static uint32_t job_id(void)
 {
-    const char *id = getenv("OMPI_MCA_ess_base_jobid");
+    const char *orte = getenv("OMPI_MCA_ess_base_jobid"), *nspace = getenv("PMIX_NAMESPACE");
+    const char *at, *p;
+    uint32_t hash = 0;
 
-    if (!id)
-        die("no OMPI_MCA_ess_base_jobid in the environment");
-    return (uint32_t)strtoul(id, NULL, 10);
+    if (orte)
+        return (uint32_t)strtoul(orte, NULL, 10);
+    if (!nspace)
+        die("neither OMPI_MCA_ess_base_jobid nor PMIX_NAMESPACE in the environment");
+    at = strrchr(nspace, '@');
+    for (p = nspace; *p && p != at; p++) {
+        hash += (uint32_t)(int)*p;
+        hash += hash << 10;
+        hash ^= hash >> 6;
+    }
+    hash += hash << 3;
+    hash ^= hash >> 11;
+    hash += hash << 15;
+    return ((hash >> 16 ^ hash) & 0xffffu) << 16 | (at ? strtoul(at + 1, NULL, 10) & 0xffffu : 0);
 }
 
 /* The abstract address of the shm backend's socket for `name` (an inbox
@@ -320,8 +338,8 @@ static void send_bad_offer(void)
     char inbox[64];
     int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0), fds[4];
 
-    snprintf(offer.key, sizeof(offer.key), "t-%x-0-%x-1", (unsigned)jobid(), (unsigned)jobid());
-    snprintf(inbox, sizeof(inbox), "in-%x-1", (unsigned)jobid());
+    snprintf(offer.key, sizeof(offer.key), "t-%x-0-%x-1", (unsigned)job_id(), (unsigned)job_id());
+    snprintf(inbox, sizeof(inbox), "in-%x-1", (unsigned)job_id());
     fds[0] = fds[1] = fds[2] = fds[3] = open("/dev/null", O_RDWR);
     memset(&control, 0, sizeof(control));
     cmsg->cmsg_level = SOL_SOCKET;
@@ -339,7 +357,7 @@ static void send_bad_offer(void)
  * knock: magic, jobid, vpid), claiming to be `from`. */
 static void forge_knock(unsigned to, unsigned from)
 {
-    uint32_t knock[4] = {0x4b4e4b49u, 0x4b4e4f43u, jobid(), from};
+    uint32_t knock[4] = {0x4b4e4b49u, 0x4b4e4f43u, job_id(), from};
     struct sockaddr_un addr;
     char inbox[64];
     socklen_t length;
@@ -425,7 +443,7 @@ int main(int argc, char **argv)
         strcmp(getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : "", "1") == 0) {
         char inbox[64];
 
-        snprintf(inbox, sizeof(inbox), "in-%x-1", (unsigned)jobid());
+        snprintf(inbox, sizeof(inbox), "in-%x-1", (unsigned)job_id());
         occupy(inbox);
     }
     MPI_Init(&argc, &argv);

@@ -35,7 +35,6 @@
  */
 #include "btl_idts.h"
 
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 
 #include <errno.h>
@@ -125,7 +124,7 @@ static uint32_t job_size(void)
     uint32_t size = 0, *ptr = &size;
     int rc;
 
-    OPAL_MODEX_RECV_VALUE(rc, OPAL_PMIX_JOB_SIZE, &job, &ptr, OPAL_UINT32);
+    OPAL_MODEX_RECV_VALUE(rc, MCA_BTL_IDTS_JOB_SIZE, &job, &ptr, MCA_BTL_IDTS_UINT32);
     return rc == OPAL_SUCCESS ? size : 0;
 }
 

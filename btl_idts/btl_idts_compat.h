@@ -9,7 +9,10 @@
  *   mutex header        opal/threads/mutex.h       opal/mca/threads/mutex.h
  *   modex (PMIx)        opal/mca/pmix/pmix.h       opal/mca/pmix/pmix-internal.h
  *   modex scope         OPAL_PMIX_GLOBAL           PMIX_GLOBAL
+ *   job size key, type  OPAL_PMIX_JOB_SIZE,        PMIX_JOB_SIZE,
+ *                       OPAL_UINT32                PMIX_UINT32
  *   exported symbol     OPAL_MODULE_DECLSPEC       OPAL_DECLSPEC
+ *   event loop header   opal/mca/event/event.h     opal/util/event.h
  *   receive callback    (btl, tag, descriptor,     (btl, receive descriptor
  *                        cbdata)                    carrying all of those)
  */
@@ -21,13 +24,19 @@
 #if OPAL_MAJOR_VERSION >= 5
 #include "opal/mca/pmix/pmix-internal.h"
 #include "opal/mca/threads/mutex.h"
+#include "opal/util/event.h"
 #define MCA_BTL_IDTS_DECLSPEC     OPAL_DECLSPEC
 #define MCA_BTL_IDTS_MODEX_GLOBAL PMIX_GLOBAL
+#define MCA_BTL_IDTS_JOB_SIZE     PMIX_JOB_SIZE
+#define MCA_BTL_IDTS_UINT32       PMIX_UINT32
 #else
+#include "opal/mca/event/event.h"
 #include "opal/mca/pmix/pmix.h"
 #include "opal/threads/mutex.h"
 #define MCA_BTL_IDTS_DECLSPEC     OPAL_MODULE_DECLSPEC
 #define MCA_BTL_IDTS_MODEX_GLOBAL OPAL_PMIX_GLOBAL
+#define MCA_BTL_IDTS_JOB_SIZE     OPAL_PMIX_JOB_SIZE
+#define MCA_BTL_IDTS_UINT32       OPAL_UINT32
 #endif
 
 #include "opal/mca/btl/btl.h"

@@ -19,7 +19,6 @@
 #include "btl_idts.h"
 #include "btl_idts_pvar.h"
 
-#include "opal/mca/event/event.h"
 #include "opal/runtime/opal_progress.h"
 
 #include <stdlib.h>

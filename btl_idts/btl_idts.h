@@ -181,6 +181,9 @@ void mca_btl_idts_show_help(int every_rank, const char *topic, ...);
 /* 1 if proc published a modex we can reach and the budget gives it a
  * tunnel, with its instance copied out. */
 int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance);
+/* The size of a job our PMIx knows (ours, one we spawned or connected to),
+ * 0 for any other. */
+uint32_t mca_btl_idts_job_size(opal_jobid_t jobid);
 int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex);
 
 /* btl_idts_budget.c */

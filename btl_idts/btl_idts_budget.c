@@ -118,16 +118,6 @@ static int intern(char (*table)[IDTS_ID_MAX], int *count, const char *name)
     return (*count)++;
 }
 
-static uint32_t job_size(void)
-{
-    opal_process_name_t job = {.jobid = OPAL_PROC_MY_NAME.jobid, .vpid = OPAL_VPID_WILDCARD};
-    uint32_t size = 0, *ptr = &size;
-    int rc;
-
-    OPAL_MODEX_RECV_VALUE(rc, MCA_BTL_IDTS_JOB_SIZE, &job, &ptr, MCA_BTL_IDTS_UINT32);
-    return rc == OPAL_SUCCESS ? size : 0;
-}
-
 /* Every rank's modex, as integers. */
 static int read_ranks(void)
 {
@@ -306,7 +296,7 @@ static int make_plan(void)
 
     plan.planned = 1;
     plan.floor = c->ring_size < MCA_BTL_IDTS_RING_FLOOR ? c->ring_size : MCA_BTL_IDTS_RING_FLOOR;
-    plan.size = job_size();
+    plan.size = mca_btl_idts_job_size(OPAL_PROC_MY_NAME.jobid);
     if (plan.size <= OPAL_PROC_MY_NAME.vpid)
         return OPAL_ERR_NOT_FOUND;
     rc = read_ranks();

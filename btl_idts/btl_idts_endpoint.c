@@ -215,8 +215,10 @@ int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint)
 /* A knock names a process, and anyone who can reach our inbox may send
  * one: we act only for a process we may reach, and knock back, so that a
  * forged knock costs a tunnel nobody uses, not a peer waited for in vain.
- * A process Open MPI does not know yet is looked up only in our own job
- * (other jobs' processes, once connected, come through add_procs). */
+ * A process Open MPI does not know yet is looked up only in a job our PMIx
+ * knows (looking up others could wait on the server): ours, or one we
+ * spawned or connected to, whose processes Open MPI 5 adds only when it
+ * first sends to them, so they may knock before we have their endpoint. */
 static void knocked(const mca_btl_idts_knock_t *msg)
 {
     opal_process_name_t name;
@@ -230,8 +232,8 @@ static void knocked(const mca_btl_idts_knock_t *msg)
     name.vpid = msg->vpid;
     endpoint = find_endpoint(name);
     if (!endpoint) {
-        if (name.jobid != opal_proc_local_get()->proc_name.jobid ||
-            !(proc = opal_proc_for_name(name)) || !mca_btl_idts_peer_instance(proc, instance))
+        if (!mca_btl_idts_job_size(name.jobid) || !(proc = opal_proc_for_name(name)) ||
+            !mca_btl_idts_peer_instance(proc, instance))
             return;
         endpoint = mca_btl_idts_endpoint_create(proc, instance);
     }

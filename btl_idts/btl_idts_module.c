@@ -24,6 +24,19 @@ static void frag_construct(mca_btl_idts_frag_t *frag)
 
 OBJ_CLASS_INSTANCE(mca_btl_idts_frag_t, mca_btl_base_descriptor_t, frag_construct, NULL);
 
+/* How many processes job has, as far as our PMIx knows: 0 for a job it
+ * does not know, which it says at once (an optional value), without
+ * asking the server. */
+uint32_t mca_btl_idts_job_size(opal_jobid_t jobid)
+{
+    opal_process_name_t job = {.jobid = jobid, .vpid = OPAL_VPID_WILDCARD};
+    uint32_t size = 0, *ptr = &size;
+    int rc;
+
+    OPAL_MODEX_RECV_VALUE_OPTIONAL(rc, MCA_BTL_IDTS_JOB_SIZE, &job, &ptr, MCA_BTL_IDTS_UINT32);
+    return rc == OPAL_SUCCESS ? size : 0;
+}
+
 /* The modex proc published, if it uses our backend: 1 and *modex filled. */
 int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex)
 {

@@ -51,6 +51,8 @@ struct mca_btl_idts_knock_t {
     uint32_t vpid;
 };
 typedef struct mca_btl_idts_knock_t mca_btl_idts_knock_t;
+/* How many knocks of jobs not known yet are kept, the oldest dropped. */
+#define MCA_BTL_IDTS_HELD_KNOCKS 16
 #define MCA_BTL_IDTS_KNOCK_MAGIC 0x4b4e4f43u
 
 /* GET_REQUEST payload: the receiver asks for [address, address + size). */
@@ -101,6 +103,9 @@ struct mca_btl_idts_component_t {
     uint64_t next_registration;
     unsigned int poll_countdown;
     int64_t next_check_ns; /* when progress next looks at every peer */
+    /* Knocks from a job our PMIx does not know yet (btl_idts_endpoint.c). */
+    mca_btl_idts_knock_t held_knocks[MCA_BTL_IDTS_HELD_KNOCKS];
+    int held_knock_count;
     /* The idle streak of progress (btl_idts_sleep.c). */
     unsigned int idle_polls;
     int64_t idle_ns, last_poll_ns;

@@ -11,6 +11,9 @@
  *   modex scope         OPAL_PMIX_GLOBAL           PMIX_GLOBAL
  *   job size key, type  OPAL_PMIX_JOB_SIZE,        PMIX_JOB_SIZE,
  *                       OPAL_UINT32                PMIX_UINT32
+ *   a job PMIx knows    its get refuses the        opal_pmix_convert_jobid
+ *                       others by itself           (its get would take the
+ *                                                  empty name for ours)
  *   exported symbol     OPAL_MODULE_DECLSPEC       OPAL_DECLSPEC
  *   event loop header   opal/mca/event/event.h     opal/util/event.h
  *   receive callback    (btl, tag, descriptor,     (btl, receive descriptor
@@ -42,6 +45,21 @@
 #include "opal/mca/btl/btl.h"
 
 #include <string.h>
+
+/* Whether Open MPI has a PMIx namespace for jobid (ours, one we spawned or
+ * connected to), from its own table: asking PMIx about another job could
+ * wait on the server. */
+static inline int mca_btl_idts_pmix_knows(opal_jobid_t jobid)
+{
+#if OPAL_MAJOR_VERSION >= 5
+    pmix_nspace_t nspace;
+
+    return opal_pmix_convert_jobid(nspace, jobid) == OPAL_SUCCESS;
+#else
+    (void)jobid;
+    return 1;
+#endif
+}
 
 /* Hand one received segment to the callback the PML registered for `tag`.
  * The segment is valid only during the call, in either series. */

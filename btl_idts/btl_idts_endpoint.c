@@ -218,8 +218,8 @@ int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint)
  * A process Open MPI does not know yet is looked up only in a job our PMIx
  * knows (looking up others could wait on the server): ours, or one we
  * spawned or connected to, whose processes Open MPI 5 adds only when it
- * first sends to them, so they may knock before we have their endpoint. */
-static void knocked(const mca_btl_idts_knock_t *msg)
+ * first sends to them. Returns 0 for a knock of a job not known (yet). */
+static int knocked(const mca_btl_idts_knock_t *msg)
 {
     opal_process_name_t name;
     mca_btl_base_endpoint_t *endpoint;
@@ -227,18 +227,46 @@ static void knocked(const mca_btl_idts_knock_t *msg)
     char instance[IDTS_ID_MAX];
 
     if (msg->magic != MCA_BTL_IDTS_KNOCK_MAGIC)
-        return;
+        return 1;
     name.jobid = msg->jobid;
     name.vpid = msg->vpid;
     endpoint = find_endpoint(name);
     if (!endpoint) {
-        if (!mca_btl_idts_job_size(name.jobid) || !(proc = opal_proc_for_name(name)) ||
-            !mca_btl_idts_peer_instance(proc, instance))
-            return;
+        if (name.jobid != opal_proc_local_get()->proc_name.jobid &&
+            !mca_btl_idts_job_size(name.jobid))
+            return 0;
+        if (!(proc = opal_proc_for_name(name)) || !mca_btl_idts_peer_instance(proc, instance))
+            return 1;
         endpoint = mca_btl_idts_endpoint_create(proc, instance);
     }
     if (endpoint && endpoint->state == MCA_BTL_IDTS_IDLE)
         start_connect(endpoint);
+    return 1;
+}
+
+/* A spawned job's processes may knock before MPI_Comm_spawn has returned
+ * in ours and Open MPI knows their job: their knocks are kept and looked at
+ * again at every poll (a few: forged ones push out only each other). */
+static void hold_knock(const mca_btl_idts_knock_t *msg)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+
+    if (c->held_knock_count == MCA_BTL_IDTS_HELD_KNOCKS) {
+        c->held_knock_count--;
+        memmove(c->held_knocks, c->held_knocks + 1, (size_t)c->held_knock_count * sizeof(*msg));
+    }
+    c->held_knocks[c->held_knock_count++] = *msg;
+}
+
+static void retry_held_knocks(void)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    int i, kept = 0;
+
+    for (i = 0; i < c->held_knock_count; i++)
+        if (!knocked(&c->held_knocks[i]))
+            c->held_knocks[kept++] = c->held_knocks[i];
+    c->held_knock_count = kept;
 }
 
 /* 0 while the peer's inbox says it lives, -EPIPE once it is gone. */
@@ -278,9 +306,10 @@ int mca_btl_idts_poll_connections(void)
     mca_btl_idts_knock_t msg;
     int n, opened = 0;
 
+    retry_held_knocks();
     while ((n = c->backend.ops->knocked(&c->backend, &msg, sizeof(msg))) != -EAGAIN)
-        if (n == (int)sizeof(msg))
-            knocked(&msg);
+        if (n == (int)sizeof(msg) && !knocked(&msg))
+            hold_knock(&msg);
     OPAL_LIST_FOREACH(endpoint, &c->endpoints, mca_btl_base_endpoint_t)
     if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
         opened += advance(endpoint);

@@ -25,14 +25,16 @@ static void frag_construct(mca_btl_idts_frag_t *frag)
 OBJ_CLASS_INSTANCE(mca_btl_idts_frag_t, mca_btl_base_descriptor_t, frag_construct, NULL);
 
 /* How many processes job has, as far as our PMIx knows: 0 for a job it
- * does not know, which it says at once (an optional value), without
- * asking the server. */
+ * does not know, which it says at once (an optional value, of a job in
+ * Open MPI's table), without asking the server. */
 uint32_t mca_btl_idts_job_size(opal_jobid_t jobid)
 {
     opal_process_name_t job = {.jobid = jobid, .vpid = OPAL_VPID_WILDCARD};
     uint32_t size = 0, *ptr = &size;
     int rc;
 
+    if (!mca_btl_idts_pmix_knows(jobid))
+        return 0;
     OPAL_MODEX_RECV_VALUE_OPTIONAL(rc, MCA_BTL_IDTS_JOB_SIZE, &job, &ptr, MCA_BTL_IDTS_UINT32);
     return rc == OPAL_SUCCESS ? size : 0;
 }

@@ -115,6 +115,28 @@ static opal_proc_t *no_such_proc(opal_process_name_t name)
     return NULL;
 }
 
+#if OPAL_MAJOR_VERSION >= 5
+/* What MPI_Init sets up: the table of the jobs PMIx knows, none here. */
+static void no_jobs(void)
+{
+    opal_pmix_setup_nspace_tracker();
+}
+#else
+/* What MPI_Init sets up: a PMIx that knows nothing. */
+static int no_such_value(const opal_process_name_t *proc, const char *key, opal_list_t *info,
+                         opal_value_t **value)
+{
+    (void)proc, (void)key, (void)info;
+    *value = NULL;
+    return OPAL_ERR_NOT_FOUND;
+}
+
+static void no_jobs(void)
+{
+    opal_pmix.get = no_such_value;
+}
+#endif
+
 static void endpoint_failed(mca_btl_base_module_t *module, int32_t flags, opal_proc_t *proc,
                             char *info)
 {
@@ -611,6 +633,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_check(opal_init_util(argc, argv) == OPAL_SUCCESS, "opal_init_util failed");
     opal_show_help = quiet_help;
     opal_proc_for_name = no_such_proc;
+    no_jobs();
     opal_proc_set_name(&me);
     /* The btl framework's variables exist in a job: its memory is as it is
      * there (no component is loaded for it). */

@@ -14,7 +14,7 @@
 #ifndef MCA_BTL_IDTS_H
 #define MCA_BTL_IDTS_H
 
-#include "opal_config.h"
+#include "btl_idts_compat.h"
 
 #include "opal/class/opal_free_list.h"
 #include "opal/class/opal_hash_table.h"
@@ -22,7 +22,7 @@
 #include "opal/class/opal_pointer_array.h"
 #include "opal/mca/btl/base/base.h"
 #include "opal/mca/btl/btl.h"
-#include "opal/threads/mutex.h"
+#include "opal/runtime/opal_progress.h"
 #include "opal/util/proc.h"
 
 #include "idts_tunnel.h"
@@ -39,6 +39,8 @@ struct mca_btl_idts_modex_t {
     char backend[16];
     char host[IDTS_ID_MAX];
     char instance[IDTS_ID_MAX];
+    char node[IDTS_ID_MAX]; /* Open MPI's name of our node */
+    uint64_t limit_pages;   /* what our instance may share in all (0: no fixed limit) */
 };
 typedef struct mca_btl_idts_modex_t mca_btl_idts_modex_t;
 
@@ -79,8 +81,8 @@ struct mca_btl_idts_component_t {
     /* MCA variables */
     char *backend_name;
     unsigned int ring_size;
+    size_t budget, budget_per_rank;
     unsigned int get_chunk;
-    unsigned int connect_timeout_ms;
     unsigned int poll_interval;
     int blocking; /* enum mca_btl_idts_blocking */
     unsigned int spin_time_us;
@@ -104,7 +106,7 @@ struct mca_btl_idts_component_t {
     int64_t idle_ns, last_poll_ns;
 };
 typedef struct mca_btl_idts_component_t mca_btl_idts_component_t;
-OPAL_MODULE_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;
+MCA_BTL_IDTS_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;
 
 /* Values of btl_idts_blocking. */
 enum mca_btl_idts_blocking {
@@ -139,18 +141,19 @@ struct mca_btl_base_endpoint_t {
     opal_list_item_t super;
     opal_proc_t *proc;
     enum mca_btl_idts_endpoint_state state;
-    int creator; /* the lower name creates the tunnel, the other attaches */
+    int creator; /* we create the tunnel (mca_btl_idts_creates), the peer attaches */
     int knocked; /* our knock reached the peer */
     struct idts_tunnel tunnel;
     char key[IDTS_KEY_MAX];
     char peer_inbox[IDTS_KEY_MAX];
     char peer_instance[IDTS_ID_MAX];
-    int64_t deadline_ns;
-    opal_list_t pending;       /* frags waiting for room in the ring */
+    opal_list_t pending; /* frags waiting for the tunnel or for room in its ring */
+    size_t pending_bytes;
     opal_list_t serving;       /* GET requests we stream to the peer */
     opal_pointer_array_t gets; /* our GET requests, by token */
     int gets_outstanding;
     uint64_t sent_records, sent_bytes, received_records, received_bytes;
+    uint64_t grow_at; /* creator: bytes both ways after which the tunnel may grow */
 };
 typedef struct mca_btl_base_endpoint_t mca_btl_base_endpoint_t;
 OBJ_CLASS_DECLARATION(mca_btl_base_endpoint_t);
@@ -171,9 +174,26 @@ mca_btl_base_descriptor_t *mca_btl_idts_alloc(mca_btl_base_module_t *btl,
                                               mca_btl_base_endpoint_t *endpoint, uint8_t order,
                                               size_t size, uint32_t flags);
 void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error);
+/* A topic of help-btl-idts.txt, on stderr; unless every_rank, from the
+ * first rank of each node only. */
+void mca_btl_idts_show_help(int every_rank, const char *topic, ...);
 
-/* 1 if proc published a modex we can reach, with its instance copied out. */
+/* 1 if proc published a modex we can reach and the budget gives it a
+ * tunnel, with its instance copied out. */
 int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance);
+int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex);
+
+/* btl_idts_budget.c */
+/* Rings no budget makes smaller; a pair that cannot have them goes to tcp. */
+#define MCA_BTL_IDTS_RING_FLOOR (64u << 10)
+int mca_btl_idts_creates(const opal_process_name_t *self, const opal_process_name_t *peer);
+int mca_btl_idts_budget_admits(const opal_proc_t *proc);
+uint32_t mca_btl_idts_budget_ring(mca_btl_base_endpoint_t *endpoint);
+/* The ring size a tunnel of ring_size may grow to now; 0: none. */
+uint32_t mca_btl_idts_budget_grow(mca_btl_base_endpoint_t *endpoint, uint32_t ring_size);
+/* A tunnel we created went from rings of `from` to `to` bytes (0: none). */
+void mca_btl_idts_budget_charge(mca_btl_base_endpoint_t *endpoint, uint32_t from, uint32_t to);
+void mca_btl_idts_budget_finalize(void);
 
 /* btl_idts_endpoint.c */
 mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const char *instance);
@@ -181,12 +201,45 @@ void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint);
 /* 0 when open, -EAGAIN while connecting (and starts connecting), or an error. */
 int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint);
 void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error);
+/* Creator: larger rings for a tunnel that carried MCA_BTL_IDTS_GROW_EVERY
+ * rings' worth of bytes since it opened or last grew, where our share of
+ * the budget allows (btl_idts_budget.c). */
+#define MCA_BTL_IDTS_GROW_EVERY 16
+void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint);
 int mca_btl_idts_poll_connections(void);
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
 int64_t mca_btl_idts_now_ns(void);
 
-/* btl_idts_sleep.c */
-void mca_btl_idts_idle(int progressed);
+/* btl_idts_sleep.c: an idle streak of progress that lasted long enough
+ * ends in a sleep on every tunnel, where the blocking mode allows one. */
+void mca_btl_idts_idle(void);
+
+/* Idle polls before the clock is read: a reply that comes at once pays nothing. */
+#define MCA_BTL_IDTS_IDLE_POLLS 64
+
+/* Whether idts may sleep when idle: btl_idts_blocking, and Open MPI's
+ * opal_progress_yield_when_idle, which it sets for nodes with more ranks
+ * than slots. Never with MPI_THREAD_MULTIPLE, where a sleeper holding the
+ * lock would hold up every other thread's send. */
+static inline int mca_btl_idts_may_sleep(void)
+{
+    switch (mca_btl_idts_component.blocking) {
+    case MCA_BTL_IDTS_BLOCKING_ALWAYS:
+        return !opal_using_threads();
+    case MCA_BTL_IDTS_BLOCKING_AUTO:
+        return opal_progress_yield_when_idle && !opal_using_threads();
+    default:
+        return 0;
+    }
+}
+
+/* Whether progress has something to do for an open endpoint: a record
+ * waiting, frags queued, gets to stream. Inline: all an idle poll costs. */
+static inline int mca_btl_idts_endpoint_busy(mca_btl_base_endpoint_t *endpoint)
+{
+    return !idts_tunnel_idle(&endpoint->tunnel) || !opal_list_is_empty(&endpoint->pending) ||
+           !opal_list_is_empty(&endpoint->serving);
+}
 
 /* btl_idts_send.c */
 /* Push the frag into the ring, or queue it behind those waiting for room:
@@ -202,6 +255,8 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
                        size_t payload_size, uint8_t order, uint32_t flags, mca_btl_base_tag_t tag,
                        mca_btl_base_descriptor_t **descriptor);
 int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint);
+/* Push queued frags into the ring: how many went, or the tunnel's error. */
+int mca_btl_idts_push_pending(mca_btl_base_endpoint_t *endpoint);
 int mca_btl_idts_complete_sends(void);
 mca_btl_idts_frag_t *mca_btl_idts_frag_alloc(mca_btl_base_endpoint_t *endpoint, size_t size);
 

@@ -4,8 +4,8 @@
  * The idts component: MCA variables, opening the backend, the modex, progress.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
 
@@ -39,6 +39,13 @@ static void register_uint(const char *name, const char *help, int level, unsigne
 {
     (void)mca_base_component_var_register(&mca_btl_idts_component.super.btl_version, name, help,
                                           MCA_BASE_VAR_TYPE_UNSIGNED_INT, NULL, 0, 0, level,
+                                          MCA_BASE_VAR_SCOPE_READONLY, storage);
+}
+
+static void register_size(const char *name, const char *help, int level, size_t *storage)
+{
+    (void)mca_base_component_var_register(&mca_btl_idts_component.super.btl_version, name, help,
+                                          MCA_BASE_VAR_TYPE_SIZE_T, NULL, 0, 0, level,
                                           MCA_BASE_VAR_SCOPE_READONLY, storage);
 }
 
@@ -80,12 +87,28 @@ static int idts_register(void)
         &c->backend_name);
     c->ring_size = 0;
     register_uint("ring_size",
-                  "Bytes of each of the two rings of a tunnel, a power of two from 4096 to "
-                  "67108864, or 0 for the backend's default (shm: 1 MiB; xen: 128 KiB, so that "
-                  "the 1024 grants xen_gntalloc allows by default serve 15 tunnels). Larger "
-                  "rings stream faster; each peer costs twice this much shared memory (on xen, "
-                  "one grant per 4 KiB page)",
+                  "Bytes of each of the two rings of the largest tunnels, a power of two from "
+                  "4096 to 67108864, or 0 for the backend's default (1 MiB). A tunnel's rings "
+                  "start at the share of the budget (btl_idts_budget) each tunnel may have, "
+                  "down to 64 KiB, and a tunnel that streams grows up to this size while the "
+                  "budget lasts. Each tunnel costs twice this much shared memory (on xen, one "
+                  "grant per 4 KiB page), plus a page",
                   OPAL_INFO_LVL_4, &c->ring_size);
+    c->budget = 0;
+    register_size("budget",
+                  "Bytes of shared memory all tunnels created in one instance (a VM, a kernel) "
+                  "may use together, or 0: on xen, what xen_gntalloc lets the guest share "
+                  "(/sys/module/xen_gntalloc/parameters/limit, in 4 KiB pages); elsewhere "
+                  "btl_idts_budget_per_rank times the ranks there. Rings are sized to fit it; "
+                  "peers that do not fit even with 64 KiB rings are left to the next BTL "
+                  "(tcp), with a warning",
+                  OPAL_INFO_LVL_4, &c->budget);
+    c->budget_per_rank = 2u << 20;
+    register_size("budget_per_rank",
+                  "Bytes of shared memory per rank of an instance without a fixed limit (shm), "
+                  "when btl_idts_budget is 0: two ranks alone get 1 MiB rings, 32 ranks 64 KiB "
+                  "rings",
+                  OPAL_INFO_LVL_5, &c->budget_per_rank);
     /* Small records keep the pipeline short: the receiver copies a record out
      * while the sender's cache still holds it. 16 KiB streamed twice as fast
      * as 128 KiB here, 25 against 12 GB/s with 1 MiB rings. */
@@ -95,10 +118,6 @@ static int idts_register(void)
                   "copies each record out while the sender fills the next, so records much "
                   "smaller than the ring (and than the CPU's L2 cache) stream fastest",
                   OPAL_INFO_LVL_5, &c->get_chunk);
-    c->connect_timeout_ms = 30000;
-    register_uint("connect_timeout",
-                  "Milliseconds to wait for a peer to complete a tunnel before giving up",
-                  OPAL_INFO_LVL_5, &c->connect_timeout_ms);
     c->poll_interval = 1024;
     register_uint("poll_interval",
                   "Progress calls between two looks for knocks and connections under way; "
@@ -131,6 +150,7 @@ static int idts_register(void)
     m->btl_registration_handle_size = sizeof(struct mca_btl_base_registration_handle_t);
     m->btl_latency = 1;
     m->btl_bandwidth = 20000;
+    mca_btl_idts_pvar_register();
     return mca_btl_base_param_register(&c->super.btl_version, m);
 }
 
@@ -159,6 +179,7 @@ static int idts_close(void)
     if (c->backend_open)
         idts_backend_close(&c->backend);
     c->backend_open = 0;
+    mca_btl_idts_budget_finalize();
     free(c->open);
     c->open = NULL;
     OBJ_DESTRUCT(&c->registrations);
@@ -183,23 +204,26 @@ static int check_variables(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     mca_btl_base_module_t *m = &mca_btl_idts_module.super;
-    uint32_t max_payload = idts_ring_max_payload(c->ring_size);
+    /* Every fragment must fit the smallest rings a budget may give a tunnel. */
+    uint32_t smallest =
+        c->ring_size < MCA_BTL_IDTS_RING_FLOOR ? c->ring_size : MCA_BTL_IDTS_RING_FLOOR;
+    uint32_t max_payload = idts_ring_max_payload(smallest);
 
     if (!idts_ring_size_valid(c->ring_size)) {
-        opal_show_help("help-btl-idts.txt", "bad ring size", true, c->ring_size, IDTS_RING_MIN_SIZE,
-                       IDTS_RING_MAX_SIZE);
+        mca_btl_idts_show_help(0, "bad ring size", c->ring_size, IDTS_RING_MIN_SIZE,
+                               IDTS_RING_MAX_SIZE);
         return OPAL_ERR_BAD_PARAM;
     }
-    /* The default fragment size yields to a small ring (64 KiB rings carry
+    /* The default fragment size yields to small rings (64 KiB rings carry
      * 32752 bytes); a size the user chose is checked as it is. */
     if (m->btl_max_send_size > max_payload && left_at_default("max_send_size"))
         m->btl_max_send_size = max_payload & ~(size_t)(IDTS_RECORD_ALIGN - 1);
     if (m->btl_max_send_size > max_payload || m->btl_eager_limit > m->btl_max_send_size ||
         m->btl_rndv_eager_limit > m->btl_max_send_size) {
-        opal_show_help("help-btl-idts.txt", "limits exceed ring", true,
-                       (unsigned long)m->btl_eager_limit, (unsigned long)m->btl_rndv_eager_limit,
-                       (unsigned long)m->btl_max_send_size, c->ring_size,
-                       (unsigned long)max_payload);
+        mca_btl_idts_show_help(0, "limits exceed ring", (unsigned long)m->btl_eager_limit,
+                               (unsigned long)m->btl_rndv_eager_limit,
+                               (unsigned long)m->btl_max_send_size, smallest,
+                               (unsigned long)max_payload);
         return OPAL_ERR_BAD_PARAM;
     }
     if (c->get_chunk == 0 || c->get_chunk > max_payload - sizeof(mca_btl_idts_get_data_t))
@@ -229,8 +253,8 @@ static int open_backend(void)
         opal_output_verbose(10, opal_btl_base_framework.framework_output, "btl:idts: disabled: %s",
                             c->backend.why);
     else
-        opal_show_help("help-btl-idts.txt", "backend unavailable", true, c->backend_name,
-                       c->backend.why[0] ? c->backend.why : strerror(-rc));
+        mca_btl_idts_show_help(0, "backend unavailable", c->backend_name,
+                               c->backend.why[0] ? c->backend.why : strerror(-rc));
     return OPAL_ERR_NOT_AVAILABLE;
 }
 
@@ -245,13 +269,15 @@ static int publish_modex(void)
     snprintf(modex.backend, sizeof(modex.backend), "%s", c->backend.ops->name);
     memcpy(modex.host, c->backend.host, sizeof(modex.host));
     memcpy(modex.instance, c->backend.instance, sizeof(modex.instance));
+    snprintf(modex.node, sizeof(modex.node), "%s", opal_process_info.nodename);
+    modex.limit_pages = c->backend.share_limit;
     mca_btl_idts_inbox_key(&opal_proc_local_get()->proc_name, inbox, sizeof(inbox));
     rc = c->backend.ops->listen(&c->backend, inbox);
     if (rc) {
-        opal_show_help("help-btl-idts.txt", "listen failed", true, inbox, strerror(-rc));
+        mca_btl_idts_show_help(1, "listen failed", inbox, strerror(-rc));
         return OPAL_ERROR;
     }
-    OPAL_MODEX_SEND(rc, OPAL_PMIX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
+    OPAL_MODEX_SEND(rc, MCA_BTL_IDTS_MODEX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));
     return rc;
 }
 
@@ -297,14 +323,22 @@ static int idts_progress(void)
 
     OPAL_THREAD_LOCK(&c->lock);
     for (i = 0; i < c->open_count; i++)
-        count += mca_btl_idts_progress_endpoint(c->open[i]);
+        if (mca_btl_idts_endpoint_busy(c->open[i]))
+            count += mca_btl_idts_progress_endpoint(c->open[i]);
     if (--c->poll_countdown == 0) {
         c->poll_countdown = c->poll_interval;
         count += mca_btl_idts_poll_connections();
     }
     if (!opal_list_is_empty(&c->completed))
         count += mca_btl_idts_complete_sends();
-    mca_btl_idts_idle(count);
+    if (count) {
+        c->idle_polls = 0;
+        c->idle_ns = 0;
+    } else if (c->idle_polls < MCA_BTL_IDTS_IDLE_POLLS) {
+        c->idle_polls++;
+    } else if (mca_btl_idts_may_sleep()) {
+        mca_btl_idts_idle();
+    }
     OPAL_THREAD_UNLOCK(&c->lock);
     return count;
 }

@@ -2,11 +2,14 @@
 /* Copyright (c) 2026, the idts authors */
 /*
  * Endpoints and their tunnels. A tunnel is made on first use by either side:
- * the lower process name creates it, the other attaches, and whichever side
- * starts knocks at the other's inbox so that a peer with nothing to send
- * joins in. Connecting never blocks; progress advances it.
+ * one end creates it (mca_btl_idts_creates), the other attaches, and
+ * whichever side starts knocks at the other's inbox so that a peer with
+ * nothing to send joins in. Connecting never blocks; progress advances it. No clock ends it:
+ * a peer may compute for minutes before its next MPI call, and is waited for
+ * as long as its inbox says it lives.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/util/output.h"
 
@@ -72,9 +75,9 @@ mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const c
     if (!endpoint)
         return NULL;
     endpoint->proc = proc;
-    endpoint->creator = opal_compare_proc(self, peer) < 0;
-    low = endpoint->creator ? &self : &peer;
-    high = endpoint->creator ? &peer : &self;
+    endpoint->creator = mca_btl_idts_creates(&self, &peer);
+    low = opal_compare_proc(self, peer) < 0 ? &self : &peer;
+    high = low == &self ? &peer : &self;
     snprintf(endpoint->key, sizeof(endpoint->key), "t-%x-%u-%x-%u", (unsigned)low->jobid,
              (unsigned)low->vpid, (unsigned)high->jobid, (unsigned)high->vpid);
     mca_btl_idts_inbox_key(&peer, endpoint->peer_inbox, sizeof(endpoint->peer_inbox));
@@ -129,7 +132,8 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     int rc = endpoint->creator
                  ? idts_tunnel_create(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
-                                      endpoint->key, c->ring_size)
+                                      endpoint->peer_inbox, endpoint->key,
+                                      mca_btl_idts_budget_ring(endpoint))
                  : idts_tunnel_attach(&endpoint->tunnel, &c->backend, endpoint->peer_instance,
                                       endpoint->key);
 
@@ -139,7 +143,31 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
         return;
     }
     endpoint->state = MCA_BTL_IDTS_CONNECTING;
-    endpoint->deadline_ns = mca_btl_idts_now_ns() + (int64_t)c->connect_timeout_ms * 1000000;
+}
+
+static uint64_t traffic(const mca_btl_base_endpoint_t *endpoint)
+{
+    return endpoint->sent_bytes + endpoint->received_bytes;
+}
+
+void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint)
+{
+    uint32_t from = idts_tunnel_ring_size(&endpoint->tunnel);
+    uint32_t to = mca_btl_idts_budget_grow(endpoint, from);
+    int rc = to ? idts_tunnel_grow(&endpoint->tunnel, to) : 0;
+
+    if (rc == -EAGAIN)
+        return;
+    endpoint->grow_at =
+        traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY * (uint64_t)(to && rc == 0 ? to : from);
+    if (!to)
+        return;
+    if (rc == 0)
+        mca_btl_idts_budget_charge(endpoint, from, to);
+    opal_output_verbose(20, opal_btl_base_framework.framework_output,
+                        "btl:idts: tunnel %s %s from %u to %u bytes%s%s", endpoint->key,
+                        rc ? "could not grow" : "grew", from, to, rc ? ": " : "",
+                        rc ? strerror(-rc) : "");
 }
 
 /* Returns 1 when the tunnel opened, 0 otherwise. */
@@ -149,15 +177,16 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
 
     knock(endpoint);
     rc = idts_tunnel_connect(&endpoint->tunnel);
-    if (rc == -EAGAIN && mca_btl_idts_now_ns() < endpoint->deadline_ns)
+    if (rc == -EAGAIN)
         return 0;
     if (rc) {
         endpoint->state = MCA_BTL_IDTS_CLOSED;
-        mca_btl_idts_fatal(endpoint, rc == -EAGAIN ? "connect timeout" : "connect failed",
-                           rc == -EAGAIN ? ETIMEDOUT : rc);
+        mca_btl_idts_fatal(endpoint, "connect failed", rc);
         return 0;
     }
     endpoint->state = MCA_BTL_IDTS_OPEN;
+    endpoint->grow_at = traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY *
+                                                (uint64_t)idts_tunnel_ring_size(&endpoint->tunnel);
     open_add(endpoint);
     opal_output_verbose(20, opal_btl_base_framework.framework_output,
                         "btl:idts: tunnel %s open (%s)", endpoint->key,
@@ -167,16 +196,17 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
 
 int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint)
 {
+    if (endpoint->state == MCA_BTL_IDTS_IDLE) {
+        start_connect(endpoint);
+        if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
+            (void)advance(endpoint);
+    }
     switch (endpoint->state) {
     case MCA_BTL_IDTS_OPEN:
         return 0;
-    case MCA_BTL_IDTS_IDLE:
-        start_connect(endpoint);
-        if (endpoint->state == MCA_BTL_IDTS_CONNECTING && advance(endpoint))
-            return 0;
-        return endpoint->state == MCA_BTL_IDTS_CLOSED ? -EPIPE : -EAGAIN;
     case MCA_BTL_IDTS_CONNECTING:
-        return -EAGAIN;
+        /* The creator's ring takes records before the attacher comes. */
+        return endpoint->creator ? 0 : -EAGAIN;
     default:
         return -EPIPE;
     }
@@ -209,12 +239,23 @@ static void knocked(const mca_btl_idts_knock_t *msg)
         start_connect(endpoint);
 }
 
+/* 0 while the peer's inbox says it lives, -EPIPE once it is gone. */
+static int peer_listening(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_backend *be = &mca_btl_idts_component.backend;
+
+    return be->ops->listening(be, endpoint->peer_instance, endpoint->peer_inbox) == -EPIPE ? -EPIPE
+                                                                                           : 0;
+}
+
 /* A peer that died while we only poll its ring would go unheard: its
  * tunnel is checked now and then. A failed check latches the tunnel's error;
- * progress delivers what the peer left, then reports it. */
+ * progress delivers what the peer left, then reports it. A peer that died
+ * before its tunnel opened ends the connection. */
 static void check_peers(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_endpoint_t *endpoint, *next;
     int64_t now = mca_btl_idts_now_ns();
     int i;
 
@@ -223,6 +264,9 @@ static void check_peers(void)
     c->next_check_ns = now + MCA_BTL_IDTS_CHECK_NS;
     for (i = 0; i < c->open_count; i++)
         (void)idts_tunnel_check(&c->open[i]->tunnel);
+    OPAL_LIST_FOREACH_SAFE(endpoint, next, &c->endpoints, mca_btl_base_endpoint_t)
+    if (endpoint->state == MCA_BTL_IDTS_CONNECTING && peer_listening(endpoint))
+        mca_btl_idts_endpoint_closed(endpoint, -ECONNRESET);
 }
 
 int mca_btl_idts_poll_connections(void)
@@ -286,14 +330,73 @@ static void report(const mca_btl_base_endpoint_t *endpoint)
         (unsigned long long)endpoint->received_bytes);
 }
 
+/* What the peer has not been given yet: frags queued for it, or, while
+ * the attacher has not come, records in the creator's ring. */
+static int owed(mca_btl_base_endpoint_t *endpoint)
+{
+    return !opal_list_is_empty(&endpoint->pending) ||
+           (endpoint->state == MCA_BTL_IDTS_CONNECTING && endpoint->creator &&
+            endpoint->sent_records > 0);
+}
+
+/* One turn of the flush: connect, drop what arrives, push what is queued. */
+static int flush_turn(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_record record;
+    int rc = 0;
+
+    if (endpoint->state == MCA_BTL_IDTS_CONNECTING) {
+        knock(endpoint);
+        rc = idts_tunnel_connect(&endpoint->tunnel);
+        if (rc == 0)
+            endpoint->state = MCA_BTL_IDTS_OPEN;
+    }
+    while (rc == 0 && (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0)
+        rc = idts_tunnel_release(&endpoint->tunnel);
+    if (rc == 0 && endpoint->state == MCA_BTL_IDTS_OPEN)
+        rc = mca_btl_idts_push_pending(endpoint);
+    return rc == -EAGAIN || rc == -ENOTCONN ? 0 : rc;
+}
+
+/* Before its tunnel goes, an endpoint gives the peer what it reported sent,
+ * as long as the peer lives. MPI_Finalize's fence holds only the ranks of
+ * one job: a peer of another (spawned, connected) may not have come for it
+ * yet. The PML is gone: what the peer sends meanwhile is dropped. */
+static void flush(mca_btl_base_endpoint_t *endpoint)
+{
+    const struct timespec pause = {0, 100000};
+    int64_t next_look = 0;
+    int rc = 0;
+
+    while (rc >= 0 && owed(endpoint) &&
+           (endpoint->state == MCA_BTL_IDTS_CONNECTING || endpoint->state == MCA_BTL_IDTS_OPEN)) {
+        if (mca_btl_idts_now_ns() >= next_look) {
+            if (peer_listening(endpoint))
+                break;
+            next_look = mca_btl_idts_now_ns() + MCA_BTL_IDTS_CHECK_NS;
+        }
+        rc = flush_turn(endpoint);
+        if (rc >= 0 && owed(endpoint))
+            nanosleep(&pause, NULL);
+    }
+    if (owed(endpoint))
+        opal_output_verbose(10, opal_btl_base_framework.framework_output,
+                            "btl:idts: %s left before it took what was sent to it",
+                            OPAL_NAME_PRINT(endpoint->proc->proc_name));
+}
+
 void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     opal_list_item_t *item;
 
+    open_remove(endpoint);
+    flush(endpoint);
     if (endpoint->sent_records || endpoint->received_records)
         report(endpoint);
-    open_remove(endpoint);
+    if (endpoint->creator && endpoint->state != MCA_BTL_IDTS_IDLE)
+        mca_btl_idts_budget_charge(endpoint, idts_tunnel_ring_size(&endpoint->tunnel), 0);
+    mca_btl_idts_pvar_retire(endpoint);
     if (endpoint->state != MCA_BTL_IDTS_IDLE)
         idts_tunnel_close(&endpoint->tunnel);
     mca_btl_idts_fail_gets(endpoint);

@@ -245,8 +245,8 @@ static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
         /* A refused request has no memory to copy from (address NULL). */
         if (n > 0)
             memcpy((uint8_t *)payload + sizeof(header), serve->address + serve->offset, n);
-        idts_tunnel_commit(&endpoint->tunnel, MCA_BTL_IDTS_TAG_GET_DATA,
-                           (uint32_t)sizeof(header) + n);
+        idts_tunnel_commit_quietly(&endpoint->tunnel, MCA_BTL_IDTS_TAG_GET_DATA,
+                                   (uint32_t)sizeof(header) + n);
         endpoint->sent_records++;
         endpoint->sent_bytes += sizeof(header) + n;
         serve->offset += n;
@@ -256,6 +256,7 @@ static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
 
 int mca_btl_idts_serve_gets(mca_btl_base_endpoint_t *endpoint)
 {
+    uint64_t sent = endpoint->sent_records;
     serve_t *serve;
     int count = 0;
 
@@ -266,6 +267,9 @@ int mca_btl_idts_serve_gets(mca_btl_base_endpoint_t *endpoint)
         OBJ_RELEASE(serve);
         count++;
     }
+    /* The records went out quietly: one look whether the peer sleeps. */
+    if (endpoint->sent_records != sent)
+        idts_tunnel_wake(&endpoint->tunnel);
     return count;
 }
 

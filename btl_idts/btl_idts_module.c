@@ -4,14 +4,17 @@
  * The idts module: which peers it reaches, descriptors, finalize, errors.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/datatype/opal_convertor.h"
-#include "opal/mca/pmix/pmix.h"
 #include "opal/util/output.h"
 #include "opal/util/show_help.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void frag_construct(mca_btl_idts_frag_t *frag)
 {
@@ -21,31 +24,45 @@ static void frag_construct(mca_btl_idts_frag_t *frag)
 
 OBJ_CLASS_INSTANCE(mca_btl_idts_frag_t, mca_btl_base_descriptor_t, frag_construct, NULL);
 
-/* Reachable: published a modex under the same backend and the same host. */
-int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance)
+/* The modex proc published, if it uses our backend: 1 and *modex filled. */
+int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
-    mca_btl_idts_modex_t *modex = NULL;
+    mca_btl_idts_modex_t *got = NULL;
     size_t size = 0;
-    int rc, reachable;
+    int rc;
 
-    OPAL_MODEX_RECV(rc, &c->super.btl_version, &proc->proc_name, (void **)&modex, &size);
-    if (rc != OPAL_SUCCESS || size != sizeof(*modex)) {
-        free(modex);
+    OPAL_MODEX_RECV(rc, &c->super.btl_version, name, (void **)&got, &size);
+    if (rc != OPAL_SUCCESS || size != sizeof(*got)) {
+        free(got);
         return 0;
     }
+    *modex = *got;
+    free(got);
     modex->backend[sizeof(modex->backend) - 1] = '\0';
     modex->host[sizeof(modex->host) - 1] = '\0';
     modex->instance[sizeof(modex->instance) - 1] = '\0';
-    reachable = strcmp(modex->backend, c->backend.ops->name) == 0 &&
-                strcmp(modex->host, c->backend.host) == 0;
-    if (reachable)
-        memcpy(instance, modex->instance, IDTS_ID_MAX);
-    opal_output_verbose(20, opal_btl_base_framework.framework_output, "btl:idts: %s (%s on %s) %s",
-                        OPAL_NAME_PRINT(proc->proc_name), modex->backend, modex->host,
-                        reachable ? "is co-resident" : "is not");
-    free(modex);
-    return reachable;
+    modex->node[sizeof(modex->node) - 1] = '\0';
+    return strcmp(modex->backend, c->backend.ops->name) == 0;
+}
+
+/* Reachable: on our host through our backend, and given a tunnel by the
+ * budget (btl_idts_budget.c); its instance copied out. */
+int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance)
+{
+    mca_btl_idts_modex_t modex;
+    int reachable = mca_btl_idts_modex_of(&proc->proc_name, &modex) &&
+                    strcmp(modex.host, mca_btl_idts_component.backend.host) == 0,
+        admitted = reachable && mca_btl_idts_budget_admits(proc);
+
+    if (admitted)
+        memcpy(instance, modex.instance, IDTS_ID_MAX);
+    opal_output_verbose(20, opal_btl_base_framework.framework_output, "btl:idts: %s (on %s) %s",
+                        OPAL_NAME_PRINT(proc->proc_name), reachable ? modex.host : "another host",
+                        admitted    ? "is co-resident"
+                        : reachable ? "is co-resident, but left to another BTL: over the budget"
+                                    : "is not");
+    return admitted;
 }
 
 static int idts_add_procs(mca_btl_base_module_t *btl, size_t nprocs, opal_proc_t **procs,
@@ -187,7 +204,6 @@ static const char *fatal_summary(const char *topic)
         const char *topic, *summary;
     } summaries[] = {
         {"connect failed", "it could not be set up"},
-        {"connect timeout", "the peer did not complete it in time"},
         {"peer gone", "the peer closed it with messages in flight"},
         {"peer died", "the peer died"},
         {"peer broke protocol", "the peer broke the idts protocol"},
@@ -200,22 +216,60 @@ static const char *fatal_summary(const char *topic)
     return topic;
 }
 
-/* The help message says it all, but mpirun 4.1.4 loses about one in three
- * help messages that ranks relay to it; the error callback's text reaches
- * the user as the job ends (ob1 prints it), so it names everything too. */
+static void write_all(int fd, const char *text, size_t length)
+{
+    ssize_t n;
+
+    while (length > 0 && ((n = write(fd, text, length)) > 0 || errno == EINTR)) {
+        if (n > 0) {
+            text += n;
+            length -= (size_t)n;
+        }
+    }
+}
+
+/* Help messages are rendered here and written to stderr, which mpirun
+ * forwards whole. Relayed through opal_show_help, a message may never
+ * arrive: Open MPI 4.1's mpirun, sending to itself what ranks of its own
+ * node report, queues the event that frees the buffer before it copies it
+ * (orte/mca/rml/oob/rml_oob_send.c), and loses messages that come together,
+ * as from both ends of a failed tunnel ("Data unpack would read past end of
+ * buffer ... show_help.c"). A message that every rank would print alike
+ * (a setting) comes from the first rank of each node only. */
+void mca_btl_idts_show_help(int every_rank, const char *topic, ...)
+{
+    va_list args;
+    char *text;
+
+    if (!every_rank && opal_process_info.my_local_rank > 0)
+        return;
+    va_start(args, topic);
+    text = opal_show_help_vstring("help-btl-idts.txt", topic, true, args);
+    va_end(args);
+    if (text)
+        write_all(STDERR_FILENO, text, strlen(text));
+    free(text);
+}
+
+/* The help message says it all; the error callback's text, which ob1
+ * prints as the job ends, names everything too. */
 void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error)
 {
     mca_btl_idts_module_t *module = &mca_btl_idts_module;
     struct idts_backend *be = &mca_btl_idts_component.backend;
     char self[128], peer[128], cause[sizeof(be->why) + 64], summary[sizeof(cause) + 512];
 
+    if (strncmp(topic, "connect", 7) == 0)
+        mca_btl_idts_counters.connect_failures++;
+    else
+        mca_btl_idts_counters.tunnel_failures++;
     /* A backend explains the failures the user can fix (a grant limit...). */
     snprintf(cause, sizeof(cause), "%s%s%s", strerror(error < 0 ? -error : error),
              be->why[0] ? ": " : "", be->why);
     be->why[0] = '\0';
     snprintf(self, sizeof(self), "%s", OPAL_NAME_PRINT(opal_proc_local_get()->proc_name));
     snprintf(peer, sizeof(peer), "%s", OPAL_NAME_PRINT(endpoint->proc->proc_name));
-    opal_show_help("help-btl-idts.txt", topic, true, opal_process_info.nodename, self, peer, cause);
+    mca_btl_idts_show_help(1, topic, opal_process_info.nodename, self, peer, cause);
     snprintf(summary, sizeof(summary),
              "btl:idts on %s: the tunnel between %s and %s failed: %s (%s)",
              opal_process_info.nodename, self, peer, fatal_summary(topic), cause);

@@ -19,7 +19,8 @@ static void count_sent(mca_btl_base_endpoint_t *endpoint, size_t bytes)
     endpoint->sent_bytes += bytes;
 }
 
-/* Copy a frag into the ring; -EAGAIN when it does not fit now. */
+/* Copy a frag into the ring; -EAGAIN when it does not fit now. The caller
+ * wakes the peer (idts_tunnel_wake) once it has pushed what it had. */
 static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
 {
     uint32_t length = (uint32_t)frag->segment.seg_len;
@@ -29,7 +30,7 @@ static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *fra
     if (rc)
         return rc;
     memcpy(payload, frag->segment.seg_addr.pval, length);
-    idts_tunnel_commit(&endpoint->tunnel, frag->tag, length);
+    idts_tunnel_commit_quietly(&endpoint->tunnel, frag->tag, length);
     count_sent(endpoint, length);
     return 0;
 }
@@ -55,6 +56,38 @@ int mca_btl_idts_send_error(mca_btl_base_endpoint_t *endpoint, int rc)
     return rc == -EMSGSIZE ? OPAL_ERR_BAD_PARAM : OPAL_ERR_UNREACH;
 }
 
+static void append(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
+{
+    opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+    endpoint->pending_bytes += frag->segment.seg_len;
+}
+
+/* Before its tunnel opens, a peer may be computing for minutes: what is
+ * sent to it until then is buffered, up to half a ring (all of it fits the
+ * new ring at once), and reported sent at once, as a socket's buffer or
+ * vader's FIFO would. The frag is copied, as the PML may reuse its own when
+ * told it was sent. Behind a full ring of an open tunnel a frag counts as
+ * sent only once it is in the ring. */
+static void queue(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
+{
+    size_t length = frag->segment.seg_len;
+    mca_btl_idts_frag_t *copy = NULL;
+
+    if (endpoint->state != MCA_BTL_IDTS_OPEN && frag->base.des_cbfunc &&
+        (frag->base.des_flags & MCA_BTL_DES_FLAGS_BTL_OWNERSHIP) &&
+        endpoint->pending_bytes + length <= mca_btl_idts_component.ring_size / 2)
+        copy = mca_btl_idts_frag_alloc(endpoint, length);
+    if (!copy) {
+        append(endpoint, frag);
+        return;
+    }
+    memcpy(copy->segment.seg_addr.pval, frag->segment.seg_addr.pval, length);
+    copy->tag = frag->tag;
+    copy->base.des_flags = MCA_BTL_DES_FLAGS_BTL_OWNERSHIP;
+    append(endpoint, copy);
+    frag_sent(frag);
+}
+
 int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
 {
     int rc = mca_btl_idts_endpoint_ready(endpoint);
@@ -65,10 +98,11 @@ int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_
         rc = push_frag(endpoint, frag);
     else if (rc == 0)
         rc = -EAGAIN;
-    if (rc == 0)
+    if (rc == 0) {
+        idts_tunnel_wake(&endpoint->tunnel);
         frag_sent(frag);
-    else if (rc == -EAGAIN)
-        opal_list_append(&endpoint->pending, (opal_list_item_t *)frag);
+    } else if (rc == -EAGAIN)
+        queue(endpoint, frag);
     return rc == -EAGAIN ? 0 : rc;
 }
 
@@ -147,24 +181,22 @@ int mca_btl_idts_sendi(mca_btl_base_module_t *btl, mca_btl_base_endpoint_t *endp
     return OPAL_ERR_OUT_OF_RESOURCE;
 }
 
-static int push_pending(mca_btl_base_endpoint_t *endpoint)
+int mca_btl_idts_push_pending(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_frag_t *frag;
-    int rc, pushed = 0;
+    int rc = 0, pushed = 0;
 
     while ((frag = (mca_btl_idts_frag_t *)opal_list_get_first(&endpoint->pending)) !=
-           (mca_btl_idts_frag_t *)opal_list_get_end(&endpoint->pending)) {
-        rc = push_frag(endpoint, frag);
-        if (rc) {
-            if (rc != -EAGAIN)
-                mca_btl_idts_endpoint_closed(endpoint, rc);
-            break;
-        }
+               (mca_btl_idts_frag_t *)opal_list_get_end(&endpoint->pending) &&
+           (rc = push_frag(endpoint, frag)) == 0) {
         opal_list_remove_first(&endpoint->pending);
+        endpoint->pending_bytes -= frag->segment.seg_len;
         frag_sent(frag);
         pushed++;
     }
-    return pushed;
+    if (pushed)
+        idts_tunnel_wake(&endpoint->tunnel);
+    return rc == 0 || rc == -EAGAIN ? pushed : rc;
 }
 
 /* Hand one record to its owner: the PML, or our GET machinery. */
@@ -172,7 +204,6 @@ static void deliver(mca_btl_base_endpoint_t *endpoint, const struct idts_record 
 {
     const mca_btl_active_message_callback_t *reg;
     mca_btl_base_segment_t segment;
-    mca_btl_base_descriptor_t descriptor;
 
     endpoint->received_records++;
     endpoint->received_bytes += record->length;
@@ -192,12 +223,9 @@ static void deliver(mca_btl_base_endpoint_t *endpoint, const struct idts_record 
                             OPAL_NAME_PRINT(endpoint->proc->proc_name));
         return;
     }
-    memset(&descriptor, 0, sizeof(descriptor));
     segment.seg_addr.pval = (void *)record->data;
     segment.seg_len = record->length;
-    descriptor.des_segments = &segment;
-    descriptor.des_segment_count = 1;
-    reg->cbfunc(&mca_btl_idts_module.super, record->tag, &descriptor, reg->cbdata);
+    mca_btl_idts_recv_callback(&mca_btl_idts_module.super, endpoint, record->tag, reg, &segment);
 }
 
 #define MCA_BTL_IDTS_RECEIVE_BATCH 32
@@ -207,24 +235,31 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
     struct idts_record record;
     int count = 0, rc = 0;
 
-    if (idts_tunnel_idle(&endpoint->tunnel) && opal_list_is_empty(&endpoint->pending) &&
-        opal_list_is_empty(&endpoint->serving))
-        return 0;
     while (count < MCA_BTL_IDTS_RECEIVE_BATCH && endpoint->state == MCA_BTL_IDTS_OPEN &&
            (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0) {
         deliver(endpoint, &record);
-        idts_tunnel_release(&endpoint->tunnel);
+        idts_tunnel_release_quietly(&endpoint->tunnel);
         count++;
     }
+    if (count)
+        idts_tunnel_wake(&endpoint->tunnel);
     if (rc < 0 || endpoint->state != MCA_BTL_IDTS_OPEN) {
         if (rc < 0 && endpoint->state == MCA_BTL_IDTS_OPEN)
             mca_btl_idts_endpoint_closed(endpoint, rc);
         return count;
     }
-    if (!opal_list_is_empty(&endpoint->pending))
-        count += push_pending(endpoint);
+    if (!opal_list_is_empty(&endpoint->pending)) {
+        rc = mca_btl_idts_push_pending(endpoint);
+        if (rc < 0) {
+            mca_btl_idts_endpoint_closed(endpoint, rc);
+            return count;
+        }
+        count += rc;
+    }
     if (!opal_list_is_empty(&endpoint->serving))
         count += mca_btl_idts_serve_gets(endpoint);
+    if (endpoint->creator && endpoint->sent_bytes + endpoint->received_bytes >= endpoint->grow_at)
+        mca_btl_idts_endpoint_grow(endpoint);
     return count;
 }
 

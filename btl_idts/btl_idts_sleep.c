@@ -8,35 +8,23 @@
  * idle for btl_idts_spin_time, counted over calls that come back to back (a
  * loop that waits, not an application that computes between two MPI_Test
  * calls), it sleeps on every tunnel's notification and the knock inbox, at
- * most btl_idts_sleep_max at a time: other transports and Open MPI's own
- * events get their turn at least that often.
+ * most btl_idts_sleep_max at a time. It sleeps in Open MPI's own event loop
+ * (opal_sync_event_base), where the tcp BTL waits for its sockets too: a
+ * message from another host wakes the sleeper, and tcp handles it at once,
+ * instead of waiting out idts's sleep.
  *
  * Not with MPI_THREAD_MULTIPLE: the sleeper would hold the component's lock,
  * and every other thread's send would wait for it.
  */
 #include "btl_idts.h"
+#include "btl_idts_pvar.h"
 
 #include "opal/runtime/opal_progress.h"
 
 #include <stdlib.h>
 
-/* Idle polls before the clock is read: a reply that comes at once pays nothing. */
-#define MCA_BTL_IDTS_IDLE_POLLS 64
 /* A longer gap between two idle polls means the caller did something else. */
 #define MCA_BTL_IDTS_MAX_GAP_NS 50000
-
-static int blocking(void)
-{
-    switch (mca_btl_idts_component.blocking) {
-    case MCA_BTL_IDTS_BLOCKING_ALWAYS:
-        return !opal_using_threads();
-    case MCA_BTL_IDTS_BLOCKING_AUTO:
-        /* Open MPI sets it for nodes with more ranks than slots. */
-        return opal_progress_yield_when_idle && !opal_using_threads();
-    default:
-        return 0;
-    }
-}
 
 /* What an endpoint waits for: records, and room for what it has to send. */
 static struct idts_wait endpoint_wait(mca_btl_base_endpoint_t *endpoint)
@@ -53,53 +41,106 @@ static struct idts_wait endpoint_wait(mca_btl_base_endpoint_t *endpoint)
     return wait;
 }
 
-static int connecting(void)
+/* What wakes the event loop only needs to wake it. */
+static void woken(int fd, short flags, void *arg)
 {
-    mca_btl_base_endpoint_t *endpoint;
+    (void)fd, (void)flags, (void)arg;
+}
 
-    OPAL_LIST_FOREACH(endpoint, &mca_btl_idts_component.endpoints, mca_btl_base_endpoint_t)
-    if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
+/* An event for each descriptor and one for the time limit, in Open MPI's
+ * event base; kept from one sleep to the next. */
+static opal_event_t **events;
+static int events_size;
+
+static int enough_events(int n)
+{
+    opal_event_t **grown;
+
+    if (n <= events_size)
         return 1;
-    return 0;
+    grown = realloc(events, (size_t)n * sizeof(*grown));
+    if (!grown)
+        return 0;
+    events = grown;
+    while (events_size < n && (events[events_size] = opal_event_alloc()))
+        events_size++;
+    return events_size >= n;
+}
+
+/* The descriptors the open tunnels and the inbox wake: how many, or -1. */
+static int sleep_fds(int **fds)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    struct idts_backend *be = &c->backend;
+    struct idts_link *links[2];
+    int i, j, n, count = 0, max = 4 * c->open_count + 2;
+
+    *fds = malloc((size_t)max * sizeof(**fds));
+    if (!*fds)
+        return -1;
+    for (i = 0; i < c->open_count; i++) {
+        n = idts_tunnel_links(&c->open[i]->tunnel, links);
+        for (j = 0; j < n; j++)
+            count += be->ops->fds(be, links[j], *fds + count, max - count);
+    }
+    return count + be->ops->fds(be, NULL, *fds + count, max - count);
+}
+
+/* Sleep in Open MPI's event loop until one of the descriptors or another
+ * event source (tcp's sockets) is ready, or sleep_max passes. */
+static void sleep_in_event_loop(const int *fds, int n)
+{
+    struct timeval limit = {0, (suseconds_t)mca_btl_idts_component.sleep_max_us};
+    int i;
+
+    if (!enough_events(n + 1))
+        return;
+    for (i = 0; i < n; i++) {
+        opal_event_set(opal_sync_event_base, events[i], fds[i], OPAL_EV_READ, woken, NULL);
+        opal_event_add(events[i], NULL);
+    }
+    opal_event_evtimer_set(opal_sync_event_base, events[n], woken, NULL);
+    opal_event_evtimer_add(events[n], &limit);
+    opal_event_loop(opal_sync_event_base, OPAL_EVLOOP_ONCE);
+    for (i = 0; i <= n; i++)
+        opal_event_del(events[i]);
 }
 
 static void sleep_on_tunnels(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     struct idts_wait *waits;
-    int i;
+    int *fds = NULL, i, n, ready = 0;
 
-    /* Knocks and connections are looked at seldom while spinning; a tunnel
-     * being set up needs them looked at now, and no sleep. */
-    if (mca_btl_idts_poll_connections() || connecting())
+    /* Knocks and connections are looked at seldom while spinning, so before
+     * every sleep. A peer that has not come to a tunnel may take minutes:
+     * waiting for it sleeps too, sleep_max at a time. */
+    if (mca_btl_idts_poll_connections())
         return;
     waits = malloc(((size_t)c->open_count + 1) * sizeof(*waits));
     if (!waits)
         return;
-    for (i = 0; i < c->open_count; i++)
+    for (i = 0; i < c->open_count && !ready; i++) {
         waits[i] = endpoint_wait(c->open[i]);
-    (void)idts_tunnel_sleep(&c->backend, waits, c->open_count,
-                            (int)((c->sleep_max_us + 999) / 1000));
+        ready = idts_tunnel_arm(waits[i].tunnel, waits[i].events, waits[i].send_length) != 0;
+    }
+    n = ready ? -1 : sleep_fds(&fds);
+    if (n >= 0) {
+        mca_btl_idts_counters.sleeps++;
+        sleep_in_event_loop(fds, n);
+    }
+    /* Take what woke us (eventfds, event channels; peers seen going). */
+    if (!ready && idts_tunnel_sleep(&c->backend, waits, c->open_count, 0) > 0)
+        mca_btl_idts_counters.wakeups++;
+    free(fds);
     free(waits);
 }
 
-void mca_btl_idts_idle(int progressed)
+void mca_btl_idts_idle(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
-    int64_t now;
+    int64_t now = mca_btl_idts_now_ns();
 
-    if (progressed) {
-        c->idle_polls = 0;
-        c->idle_ns = 0;
-        return;
-    }
-    if (c->idle_polls < MCA_BTL_IDTS_IDLE_POLLS) {
-        c->idle_polls++;
-        return;
-    }
-    if (!blocking())
-        return;
-    now = mca_btl_idts_now_ns();
     /* Only the time between polls that follow each other counts: a longer
      * gap is an application computing between two MPI_Test calls, or on an
      * oversubscribed core, the scheduler running someone else. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026, the idts authors */
 /*
- * idts shared-memory ABI, version 3.
+ * idts shared-memory ABI, version 4.
  *
  * This header is the whole contract between the two ends of a tunnel. A peer
  * written in another language needs nothing else. The layout is the same on
@@ -63,8 +63,8 @@
  * The consumer load-acquires the header at its position. An end marker:
  * nothing to read. A PAD: valid only away from offset 0 and with a length
  * reaching exactly to the ring's end; the consumer skips to offset 0 and
- * looks there (for a DATA record or an end marker). A DATA record: valid only
- * with the next sequence number, a length within the maximum and an end
+ * looks there (for a record or an end marker). A DATA or MOVE record: valid
+ * only with the next sequence number, a length within the maximum and an end
  * within the ring. Anything else, including a nonzero header of another
  * type, means the peer is broken. Having read the record, the consumer
  * store-releases cons past it (and past the PAD before it, if any).
@@ -90,6 +90,40 @@
  * stored cons. The re-check after the barrier is what prevents a lost
  * wake-up; the exchange means one notification per sleep.
  *
+ * Ring sizes
+ * ----------
+ * The creator chooses the size of a region's rings, a power of two from
+ * IDTS_RING_MIN_SIZE to IDTS_RING_MAX_SIZE; the attacher takes any such
+ * size. A region with rings of s bytes costs 2 s / 4 KiB data pages and a
+ * control page, on xen one grant each, which the creator's domain pays for.
+ * The idts BTL sizes rings from a budget of the creator's instance shared
+ * by all the tunnels its ranks create, and moves a tunnel that streams to
+ * larger rings while the budget allows (btl_idts/btl_idts_budget.c).
+ *
+ * Moving to a new region
+ * ----------------------
+ * A tunnel's rings may be replaced by larger (or smaller) ones while it
+ * runs; only the creator decides, and both ends take part:
+ *  1. The creator shares and publishes a new region under the key of the
+ *     tunnel followed by "-" and the new generation in decimal (the first
+ *     region has generation 0 and the bare key), formatted as a region is
+ *     before it is published, its attacher_live WAITING.
+ *  2. It writes a MOVE record into its ring of the old region (payload:
+ *     struct idts_move) and from then on writes only into the new region's
+ *     ring 0. It goes on reading ring 1 of the old region.
+ *  3. The attacher, reading the MOVE, maps the new region and checks it as
+ *     it checked the first, writes a MOVE of its own into ring 1 of the old
+ *     region (the same payload), closes the old region (closed byte, then
+ *     live byte GONE) and from then on uses only the new one, writing
+ *     LIVE into its live byte there.
+ *  4. The creator, reading the attacher's MOVE in the old ring 1, closes the
+ *     old region and reads the new ring 1 from then on.
+ * So each direction's records stay in order across the move, and neither
+ * end waits for the other. Until the attacher's live byte in the new region
+ * says LIVE, the creator judges its peer by the old region. A MOVE that
+ * names another generation than the next, or a ring size the ABI does not
+ * allow, breaks the protocol.
+ *
  * Ends
  * ----
  * Each end has a live byte and a closed byte. An end that closes in order
@@ -107,7 +141,7 @@
 #include <stdint.h>
 
 #define IDTS_ABI_MAGIC   0x53544449u /* "IDTS" in little-endian byte order */
-#define IDTS_ABI_VERSION 3u
+#define IDTS_ABI_VERSION 4u
 
 #define IDTS_CTRL_SIZE 4096u
 #define IDTS_CACHELINE 64u
@@ -131,19 +165,28 @@ enum idts_record_type {
     IDTS_RECORD_END = 0,  /* never a record: the whole header is zero, see above */
     IDTS_RECORD_DATA = 1, /* a message: tag and length are the sender's */
     IDTS_RECORD_PAD = 2,  /* filler up to the end of the ring: skip it */
+    IDTS_RECORD_MOVE = 3, /* the writer continues in a new region: struct idts_move */
 };
 
 struct idts_record_header {
-    /* +0, 4 bytes. DATA: payload bytes, not counting header or padding.
-     * PAD: bytes after this header up to the end of the ring. */
+    /* +0, 4 bytes. DATA, MOVE: payload bytes, not counting header or
+     * padding. PAD: bytes after this header up to the end of the ring. */
     uint32_t length;
-    /* +4, 2 bytes. DATA: sequence number of the record in its ring, 0 for the
-     * first and one more (mod 2^16) for each DATA record after. PAD: 0. */
+    /* +4, 2 bytes. DATA, MOVE: sequence number of the record in its ring, 0
+     * for the first and one more (mod 2^16) for each record after. PAD: 0. */
     uint16_t seq;
     /* +6, 1 byte. enum idts_record_type. */
     uint8_t type;
-    /* +7, 1 byte. DATA: the sender's tag, opaque to the tunnel. PAD: 0. */
+    /* +7, 1 byte. DATA: the sender's tag, opaque to the tunnel. PAD, MOVE: 0. */
     uint8_t tag;
+};
+
+/* The payload of a MOVE record, in sequence with the DATA records (tag 0). */
+struct idts_move {
+    /* +0, 4 bytes. The new region's generation: one more than the old one's. */
+    uint32_t generation;
+    /* +4, 4 bytes. The size of each of the new region's rings. */
+    uint32_t ring_size;
 };
 
 /*
@@ -216,6 +259,7 @@ struct idts_ctrl {
 
 _Static_assert(sizeof(struct idts_record_header) == IDTS_RECORD_HEADER_SIZE,
                "record header is 8 bytes");
+_Static_assert(sizeof(struct idts_move) == 8, "a MOVE's payload is 8 bytes");
 _Static_assert(sizeof(struct idts_ring_ctrl) == 3 * IDTS_CACHELINE,
                "ring control is three cache lines");
 _Static_assert(offsetof(struct idts_ctrl, creator_live) == 64, "+64");

@@ -13,17 +13,23 @@
  * How the operations map:
  *              xen                                  shm
  *   share      gntshr pages + unbound event port    memfd + two eventfds
- *   publish    XenStore keys under our domain       abstract Unix socket
- *   accept     nothing left to do                   hand the fds over
- *   map        XenStore read, gnttab map, bind      connect, receive fds
+ *   publish    XenStore keys under our domain       connect to the peer's inbox, send the fds
+ *   accept     nothing left to do                   send them, if the inbox could not take them
+ *   map        XenStore read, gnttab map, bind      take the fds from our inbox
  *   notify     event channel notify                 eventfd write
  *   wait       poll the event channel fds           poll eventfds + sockets
  *   check      the peer's XenStore node is there    the socket has not hung up
- *   listen     watch a XenStore key of ours         bind an abstract datagram socket
- *   knock      write the key the peer watches       send it a datagram
+ *   listen     watch a XenStore key of ours         listen on an abstract seqpacket socket
+ *   knock      write the key the peer watches       connect to its inbox, send the message
+ *   listening  the peer's inbox node is there       its inbox socket accepts a connect
  *
  * Knocks let an end that has nothing to send learn that a peer wants a
- * tunnel, so tunnels are made only between ends that talk.
+ * tunnel, so tunnels are made only between ends that talk. An end listens
+ * from its start to its close, so its inbox also says whether it is still
+ * there when no tunnel to it exists yet: a peer that takes minutes to come
+ * is waited for as long as it lives, and no longer. Neither end needs the
+ * other to run while it connects: what one publishes or knocks waits (in
+ * XenStore, in the kernel) until the other takes it.
  *
  * All calls return 0 or a negative errno; -EAGAIN means "not yet, call again".
  */
@@ -61,8 +67,10 @@ struct idts_backend_ops {
      * end running in instance `peer`, and a notification channel to it. */
     int (*share)(struct idts_backend *be, const char *peer, size_t data_size,
                  struct idts_link *link);
-    /* Creator: make the link findable by the peer under `key`. */
-    int (*publish)(struct idts_backend *be, struct idts_link *link, const char *key);
+    /* Creator: make the link findable by the peer under `key`; `inbox` is
+     * where the peer listens (shm hands the region over there). */
+    int (*publish)(struct idts_backend *be, struct idts_link *link, const char *key,
+                   const char *inbox);
     /* Creator: complete the hand-over once the peer has come; -EAGAIN
      * before. Afterwards the key is no longer published. */
     int (*accept)(struct idts_backend *be, struct idts_link *link);
@@ -92,6 +100,16 @@ struct idts_backend_ops {
     /* Take one knock: its length, or -EAGAIN when there is none. Knocks are
      * unauthenticated hints: check what they say before acting. */
     int (*knocked)(struct idts_backend *be, void *msg, size_t len);
+    /* The descriptors that become readable when the link is notified or its
+     * other end goes, or with link NULL when something comes to our inbox:
+     * for a caller that waits on them together with descriptors of its own
+     * (an event loop), then lets wait(..., 0) take what woke it. Fills at
+     * most max; returns how many. */
+    int (*fds)(struct idts_backend *be, struct idts_link *link, int *fds, int max);
+    /* 0 while the end in instance peer listens on the inbox `key`, -EPIPE
+     * once it no longer does (its process or domain is gone). Costs a
+     * system call (on xen a XenStore read): for now and then. */
+    int (*listening)(struct idts_backend *be, const char *peer, const char *key);
 };
 
 struct idts_backend {
@@ -99,17 +117,23 @@ struct idts_backend {
     void *priv;
     char host[IDTS_ID_MAX];
     char instance[IDTS_ID_MAX];
-    /* Bytes of data a link should share unless told otherwise: set by open.
-     * Xen's grants are a scarce, domain-wide budget; shm memory is not. */
+    /* Bytes of data a link should share unless told otherwise: set by open. */
     size_t share_size;
+    /* Pages (4 KiB) all ends in this instance may share together, control
+     * pages included, or 0 where no fixed limit applies: set by open. Xen's
+     * grants are a scarce, domain-wide budget (xen_gntalloc's limit); shm
+     * memory is not. */
+    size_t share_limit;
     char why[160]; /* why open failed, for the user */
 };
 
-/* The xen backend's share_size: 64 data pages + 1 control page = 65 grants a
- * tunnel, so gntalloc's default limit of 1024 grants serves 15 tunnels
- * created in a domain. */
-#define IDTS_XEN_SHARE_SIZE (256u << 10)
-#define IDTS_XEN_PAGE_SIZE  4096u
+/* The xen backend's share_size: rings of 1 MiB, 512 data pages + 1 control
+ * page = 513 grants a tunnel; where many tunnels share a guest's grants,
+ * the component sizes them smaller (btl_idts_budget.c). */
+#define IDTS_XEN_SHARE_SIZE (2u << 20)
+/* Where xen_gntalloc says how many grants a domain may share. */
+#define IDTS_XEN_GRANT_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
+#define IDTS_XEN_PAGE_SIZE   4096u
 
 extern const struct idts_backend_ops idts_backend_shm;
 extern const struct idts_backend_ops idts_backend_xen;

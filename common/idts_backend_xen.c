@@ -34,6 +34,7 @@
 #define _GNU_SOURCE
 #include "idts_abi.h"
 #include "idts_backend.h"
+#include "idts_xen_grants.h"
 #include "idts_xen_parse.h"
 
 #include <errno.h>
@@ -251,6 +252,12 @@ static int read_identity(struct idts_backend *be, struct xen_backend *xb)
     return 0;
 }
 
+/* Where the end of domain domid that listens on `key` has its inbox node. */
+static void inbox_path(char *path, size_t len, unsigned domid, const char *key)
+{
+    snprintf(path, len, "/local/domain/%u/data/idts/%s@inbox", domid, key);
+}
+
 static void xen_be_close(struct idts_backend *be)
 {
     struct xen_backend *xb = be->priv;
@@ -259,7 +266,7 @@ static void xen_be_close(struct idts_backend *be)
     if (xb->xs && xb->dir[0]) {
         if (xb->inbox[0]) {
             xs_unwatch(xb->xs, "/local/domain", "idts-knock");
-            snprintf(path, sizeof(path), "%s/%s@inbox", xb->dir, xb->inbox);
+            inbox_path(path, sizeof(path), xb->domid, xb->inbox);
             xs_rm(xb->xs, XBT_NULL, path);
         }
         remove_nodes(xb, is_my_knock);
@@ -304,6 +311,7 @@ static int xen_be_open(struct idts_backend *be)
     }
     remove_nodes(xb, node_is_stale);
     be->share_size = IDTS_XEN_SHARE_SIZE;
+    be->share_limit = (size_t)idts_xen_grant_limit();
     return 0;
 }
 
@@ -403,12 +411,14 @@ static int node_exists_alive(struct xen_backend *xb, const char *path)
     return value != NULL && !node_is_stale(xb, path);
 }
 
-static int xen_be_publish(struct idts_backend *be, struct idts_link *link, const char *key)
+static int xen_be_publish(struct idts_backend *be, struct idts_link *link, const char *key,
+                          const char *inbox)
 {
     struct xen_link *xl = link->priv;
     char value[64];
     int rc;
 
+    (void)inbox;
     set_paths(xl, key);
     if (node_exists_alive(be->priv, xl->node))
         return -EADDRINUSE;
@@ -545,6 +555,19 @@ static int xen_be_wait(struct idts_backend *be, struct idts_link *const *links, 
     return rc;
 }
 
+/* A link's event channel; the XenStore watch that brings knocks. */
+static int xen_be_fds(struct idts_backend *be, struct idts_link *link, int *fds, int max)
+{
+    struct xen_backend *xb = be->priv;
+    struct xen_link *xl = link ? link->priv : NULL;
+    int fd = xl ? xenevtchn_fd(xl->evtchn) : xb->inbox[0] ? xs_fileno(xb->xs) : -1;
+
+    if (fd < 0 || max < 1)
+        return 0;
+    fds[0] = fd;
+    return 1;
+}
+
 /* A destroyed domain runs no unmap notify, but its XenStore tree goes. */
 static int xen_be_check(struct idts_link *link)
 {
@@ -590,7 +613,7 @@ static int xen_be_listen(struct idts_backend *be, const char *key)
     if (!xs_watch(xb->xs, "/local/domain", "idts-knock"))
         return -errno;
     strcpy(xb->inbox, key);
-    snprintf(path, sizeof(path), "%s/%s@inbox", xb->dir, key);
+    inbox_path(path, sizeof(path), xb->domid, key);
     snprintf(value, sizeof(value), "%d", (int)getpid());
     return write_node(xb, path, value, -1);
 }
@@ -608,7 +631,7 @@ static int xen_be_knock(struct idts_backend *be, const char *peer, const char *k
         return rc;
     if (len > XEN_KNOCK_MAX)
         return -EMSGSIZE;
-    snprintf(path, sizeof(path), "/local/domain/%u/data/idts/%s@inbox", domid, key);
+    inbox_path(path, sizeof(path), domid, key);
     inbox = read_node(xb, path);
     if (!inbox)
         return -EAGAIN;
@@ -647,6 +670,25 @@ static int xen_be_knocked(struct idts_backend *be, void *msg, size_t len)
     return errno == EAGAIN ? -EAGAIN : -errno;
 }
 
+/* The inbox node goes with the domain, and with the process's close; a
+ * killed process's stays until the next idts process of its domain. */
+static int xen_be_listening(struct idts_backend *be, const char *peer, const char *key)
+{
+    char path[XEN_PATH_MAX], *inbox;
+    unsigned domid;
+    int rc = peer_domid(peer, &domid);
+
+    if (rc)
+        return rc;
+    inbox_path(path, sizeof(path), domid, key);
+    inbox = read_node(be->priv, path);
+    if (inbox) {
+        free(inbox);
+        return 0;
+    }
+    return errno == ENOENT || errno == EACCES ? -EPIPE : -errno;
+}
+
 const struct idts_backend_ops idts_backend_xen = {
     .name = "xen",
     .open = xen_be_open,
@@ -662,4 +704,6 @@ const struct idts_backend_ops idts_backend_xen = {
     .listen = xen_be_listen,
     .knock = xen_be_knock,
     .knocked = xen_be_knocked,
+    .fds = xen_be_fds,
+    .listening = xen_be_listening,
 };

@@ -108,10 +108,10 @@ int idts_ring_reserve(struct idts_ring *ring, uint32_t length, void **payload)
     return 0;
 }
 
-void idts_ring_commit(struct idts_ring *ring, uint8_t tag, uint32_t length)
+void idts_ring_commit(struct idts_ring *ring, uint8_t type, uint8_t tag, uint32_t length)
 {
     uint32_t at = ring->head + ring->pad, bytes = record_bytes(length);
-    uint64_t header = header_word(length, ring->seq++, IDTS_RECORD_DATA, tag);
+    uint64_t header = header_word(length, ring->seq++, type, tag);
 
     __atomic_store_n(header_slot(ring, at + bytes), 0, __ATOMIC_RELAXED);
     if (ring->pad) {
@@ -153,19 +153,21 @@ static int skip_pad(struct idts_ring *ring, const struct idts_record_header *hea
     return 0;
 }
 
-/* Hand out the DATA record at the consumer's position, if it is one the ABI
- * allows there: the next in sequence, within the maximum and the ring. */
+/* Hand out the DATA or MOVE record at the consumer's position, if it is one
+ * the ABI allows there: the next in sequence, within the maximum and the
+ * ring. */
 static int accept_record(struct idts_ring *ring, const struct idts_record_header *header,
                          struct idts_record *record)
 {
     uint32_t offset = ring->head & (ring->size - 1);
 
-    if (header->type != IDTS_RECORD_DATA || header->seq != ring->seq ||
-        header->length > idts_ring_max_payload(ring->size) ||
+    if ((header->type != IDTS_RECORD_DATA && header->type != IDTS_RECORD_MOVE) ||
+        header->seq != ring->seq || header->length > idts_ring_max_payload(ring->size) ||
         record_bytes(header->length) > ring->size - offset)
         return ring_break(ring);
     record->data = ring->data + offset + IDTS_RECORD_HEADER_SIZE;
     record->length = header->length;
+    record->type = header->type;
     record->tag = header->tag;
     ring->pending = record_bytes(header->length);
     return 1;

@@ -36,6 +36,7 @@ struct idts_ring {
 struct idts_record {
     const uint8_t *data;
     uint32_t length;
+    uint8_t type; /* IDTS_RECORD_DATA or IDTS_RECORD_MOVE */
     uint8_t tag;
 };
 
@@ -69,12 +70,13 @@ void idts_ring_format(struct idts_ring *ring);
 /*
  * Producer. idts_ring_reserve() finds room for a record with `length` payload
  * bytes and returns where to write the payload; idts_ring_commit() publishes
- * it with the final length (at most the reserved one) and tag. Returns 0,
+ * it with its type (DATA, or MOVE), the final length (at most the reserved
+ * one) and tag. Returns 0,
  * -EAGAIN when the ring is too full now, -EMSGSIZE when length exceeds
  * idts_ring_max_payload(), -EPROTO when the peer broke the ring.
  */
 int idts_ring_reserve(struct idts_ring *ring, uint32_t length, void **payload);
-void idts_ring_commit(struct idts_ring *ring, uint8_t tag, uint32_t length);
+void idts_ring_commit(struct idts_ring *ring, uint8_t type, uint8_t tag, uint32_t length);
 
 /* Producer: nonzero if a record of `length` payload bytes would fit now. */
 int idts_ring_writable(struct idts_ring *ring, uint32_t length);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,16 +24,19 @@ static struct idts_ctrl *ctrl_of(const struct idts_tunnel *tunnel)
     return tunnel->link.ctrl;
 }
 
-static uint8_t *live_byte(const struct idts_tunnel *tunnel, enum idts_tunnel_role role)
+static uint8_t *live_byte(struct idts_ctrl *ctrl, enum idts_tunnel_role role)
 {
-    struct idts_ctrl *ctrl = ctrl_of(tunnel);
-
     return role == IDTS_TUNNEL_CREATOR ? &ctrl->creator_live : &ctrl->attacher_live;
+}
+
+static uint8_t *closed_byte(struct idts_ctrl *ctrl, enum idts_tunnel_role role)
+{
+    return role == IDTS_TUNNEL_CREATOR ? &ctrl->creator_closed : &ctrl->attacher_closed;
 }
 
 static void set_live(struct idts_tunnel *tunnel, uint8_t state)
 {
-    __atomic_store_n(live_byte(tunnel, tunnel->role), state, __ATOMIC_RELEASE);
+    __atomic_store_n(live_byte(ctrl_of(tunnel), tunnel->role), state, __ATOMIC_RELEASE);
 }
 
 static enum idts_tunnel_role peer_role(const struct idts_tunnel *tunnel)
@@ -40,23 +44,26 @@ static enum idts_tunnel_role peer_role(const struct idts_tunnel *tunnel)
     return tunnel->role == IDTS_TUNNEL_CREATOR ? IDTS_TUNNEL_ATTACHER : IDTS_TUNNEL_CREATOR;
 }
 
-static uint8_t peer_live(const struct idts_tunnel *tunnel)
+/* The region that tells how the peer is: during a move, the old one until
+ * the attacher has come to the new one (idts_abi.h, "Moving"). */
+static struct idts_link *peer_link(struct idts_tunnel *tunnel)
 {
-    return __atomic_load_n(live_byte(tunnel, peer_role(tunnel)), __ATOMIC_ACQUIRE);
+    if (tunnel->moving && __atomic_load_n(live_byte(ctrl_of(tunnel), IDTS_TUNNEL_ATTACHER),
+                                          __ATOMIC_ACQUIRE) == IDTS_END_WAITING)
+        return &tunnel->old;
+    return &tunnel->link;
 }
 
-static uint8_t *closed_byte(const struct idts_tunnel *tunnel, enum idts_tunnel_role role)
+static uint8_t peer_live(struct idts_tunnel *tunnel)
 {
-    struct idts_ctrl *ctrl = ctrl_of(tunnel);
-
-    return role == IDTS_TUNNEL_CREATOR ? &ctrl->creator_closed : &ctrl->attacher_closed;
+    return __atomic_load_n(live_byte(peer_link(tunnel)->ctrl, peer_role(tunnel)), __ATOMIC_ACQUIRE);
 }
 
 /* What the peer's bytes say about it (idts_abi.h, "Ends"): 0 while it is
  * live, -EPIPE once it closed in order, -ECONNRESET when it died, -EPROTO
  * for a state the ABI does not have. `gone`: the backend saw it go, whatever
  * its live byte still says. */
-static int peer_status(const struct idts_tunnel *tunnel, int gone)
+static int peer_status(struct idts_tunnel *tunnel, int gone)
 {
     uint8_t live = peer_live(tunnel);
 
@@ -64,7 +71,8 @@ static int peer_status(const struct idts_tunnel *tunnel, int gone)
         return -EPROTO;
     if (live == IDTS_END_LIVE && !gone)
         return 0;
-    return __atomic_load_n(closed_byte(tunnel, peer_role(tunnel)), __ATOMIC_ACQUIRE) == 1
+    return __atomic_load_n(closed_byte(peer_link(tunnel)->ctrl, peer_role(tunnel)),
+                           __ATOMIC_ACQUIRE) == 1
                ? -EPIPE
                : -ECONNRESET;
 }
@@ -84,15 +92,41 @@ static int fail(struct idts_tunnel *tunnel, int error)
     return tunnel->error;
 }
 
-/* Ring i of the data area; the creator produces on 0, the attacher on 1. */
+/* Ring i of a region's data area; the creator produces on 0, the attacher on 1. */
+static void bind_ring(struct idts_ring *ring, const struct idts_link *link, int i,
+                      uint32_t ring_size)
+{
+    struct idts_ctrl *ctrl = link->ctrl;
+
+    idts_ring_init(ring, &ctrl->ring[i], (uint8_t *)link->data + (size_t)i * ring_size, ring_size);
+}
+
 static void bind_rings(struct idts_tunnel *tunnel, uint32_t ring_size)
 {
-    struct idts_ctrl *ctrl = ctrl_of(tunnel);
-    uint8_t *data = tunnel->link.data;
     int out = tunnel->role == IDTS_TUNNEL_CREATOR ? 0 : 1;
 
-    idts_ring_init(&tunnel->tx, &ctrl->ring[out], data + (size_t)out * ring_size, ring_size);
-    idts_ring_init(&tunnel->rx, &ctrl->ring[!out], data + (size_t)!out * ring_size, ring_size);
+    bind_ring(&tunnel->tx, &tunnel->link, out, ring_size);
+    bind_ring(&tunnel->rx, &tunnel->link, !out, ring_size);
+}
+
+/* Say we left a region (closed, then gone), wake the peer, let the region go. */
+static void leave_region(struct idts_tunnel *tunnel, struct idts_link *link)
+{
+    if (link->ctrl) {
+        __atomic_store_n(closed_byte(link->ctrl, tunnel->role), 1, __ATOMIC_RELEASE);
+        __atomic_store_n(live_byte(link->ctrl, tunnel->role), IDTS_END_GONE, __ATOMIC_RELEASE);
+        tunnel->backend->ops->notify(link);
+    }
+    tunnel->backend->ops->unlink(tunnel->backend, link);
+}
+
+/* The key of a region: the tunnel's for generation 0, with "-N" after. */
+static int region_key(const struct idts_tunnel *tunnel, uint32_t generation, char *key)
+{
+    int n = generation ? snprintf(key, IDTS_KEY_MAX, "%s-%u", tunnel->key, (unsigned)generation)
+                       : snprintf(key, IDTS_KEY_MAX, "%s", tunnel->key);
+
+    return n > 0 && n < IDTS_KEY_MAX;
 }
 
 static int start(struct idts_tunnel *tunnel, struct idts_backend *backend,
@@ -125,27 +159,43 @@ static void init_ctrl(struct idts_ctrl *ctrl, uint32_t ring_size)
     ctrl->attacher_live = IDTS_END_WAITING;
 }
 
+/* Creator: share a region with two rings of ring_size bytes for the peer,
+ * formatted, and publish it under key. */
+static int make_region(struct idts_tunnel *tunnel, struct idts_link *link, const char *key,
+                       uint32_t ring_size)
+{
+    struct idts_backend *backend = tunnel->backend;
+    struct idts_ring ring;
+    int rc = backend->ops->share(backend, tunnel->peer, 2 * (size_t)ring_size, link), i;
+
+    if (rc == 0) {
+        init_ctrl(link->ctrl, ring_size);
+        for (i = 0; i < 2; i++) {
+            bind_ring(&ring, link, i, ring_size);
+            idts_ring_format(&ring);
+        }
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        rc = backend->ops->publish(backend, link, key, tunnel->inbox);
+    }
+    if (rc)
+        backend->ops->unlink(backend, link);
+    return rc;
+}
+
 int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
-                       const char *key, uint32_t ring_size)
+                       const char *inbox, const char *key, uint32_t ring_size)
 {
     int rc = start(tunnel, backend, IDTS_TUNNEL_CREATOR, peer, key);
 
-    if (rc == 0 && !idts_ring_size_valid(ring_size))
+    if (rc == 0 && (!idts_ring_size_valid(ring_size) || !idts_key_valid(inbox)))
         rc = -EINVAL;
-    if (rc == 0)
-        rc = backend->ops->share(backend, peer, 2 * (size_t)ring_size, &tunnel->link);
     if (rc == 0) {
-        init_ctrl(ctrl_of(tunnel), ring_size);
-        bind_rings(tunnel, ring_size);
-        idts_ring_format(&tunnel->tx);
-        idts_ring_format(&tunnel->rx);
-        __atomic_thread_fence(__ATOMIC_RELEASE);
-        rc = backend->ops->publish(backend, &tunnel->link, key);
+        strcpy(tunnel->inbox, inbox);
+        rc = make_region(tunnel, &tunnel->link, key, ring_size);
     }
-    if (rc) {
-        backend->ops->unlink(backend, &tunnel->link);
+    if (rc)
         return fail(tunnel, rc);
-    }
+    bind_rings(tunnel, ring_size);
     return 0;
 }
 
@@ -158,9 +208,9 @@ int idts_tunnel_attach(struct idts_tunnel *tunnel, struct idts_backend *backend,
 }
 
 /* The attacher's check of what the creator wrote: each field read once. */
-static int check_ctrl(const struct idts_tunnel *tunnel)
+static int check_ctrl(const struct idts_link *link)
 {
-    const volatile struct idts_ctrl *ctrl = ctrl_of(tunnel);
+    const volatile struct idts_ctrl *ctrl = link->ctrl;
     uint32_t ring_size = ctrl->ring_size;
     uint8_t creator_live = ctrl->creator_live;
     int i;
@@ -169,7 +219,7 @@ static int check_ctrl(const struct idts_tunnel *tunnel)
         return -EPIPE;
     if (ctrl->magic != IDTS_ABI_MAGIC || ctrl->version != IDTS_ABI_VERSION ||
         ctrl->ctrl_size != IDTS_CTRL_SIZE || !idts_ring_size_valid(ring_size) ||
-        tunnel->link.data_size != 2 * (size_t)ring_size || creator_live != IDTS_END_LIVE ||
+        link->data_size != 2 * (size_t)ring_size || creator_live != IDTS_END_LIVE ||
         ctrl->attacher_live != IDTS_END_WAITING)
         return -EPROTO;
     if (ctrl->creator_closed != 0 || ctrl->attacher_closed != 0)
@@ -196,7 +246,7 @@ static int connect_attacher(struct idts_tunnel *tunnel)
 
     if (rc)
         return rc;
-    rc = check_ctrl(tunnel);
+    rc = check_ctrl(&tunnel->link);
     if (rc < 0)
         return rc;
     bind_rings(tunnel, (uint32_t)rc);
@@ -290,31 +340,73 @@ static int usable(const struct idts_tunnel *tunnel)
     }
 }
 
-/* A full ring towards a peer that is gone will never drain. */
+/* The creator's ring exists from the start: records it writes before the
+ * attacher comes wait there for it, as they would in a socket's buffer. */
+static int writable(const struct idts_tunnel *tunnel)
+{
+    if (tunnel->state == IDTS_TUNNEL_CONNECTING && tunnel->role == IDTS_TUNNEL_CREATOR)
+        return 0;
+    return usable(tunnel);
+}
+
+/* A full ring towards a peer that is gone will never drain; one the peer
+ * has not come to yet drains once it does. */
 static int full_or_gone(struct idts_tunnel *tunnel, int rc)
 {
     int status;
 
     if (rc == -EPROTO)
         return fail(tunnel, rc);
-    if (rc == -EAGAIN && (status = peer_status(tunnel, 0)) != 0)
+    if (rc == -EAGAIN && tunnel->state == IDTS_TUNNEL_OPEN &&
+        (status = peer_status(tunnel, 0)) != 0)
         return fail(tunnel, status);
     return rc;
 }
 
 int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload)
 {
-    int rc = usable(tunnel);
+    int rc = writable(tunnel);
 
     return rc ? rc : full_or_gone(tunnel, idts_ring_reserve(&tunnel->tx, length, payload));
 }
 
-int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
+/* The peer asked to be woken for records (idts_abi.h, "Notification"). */
+static int wake_consumer(struct idts_tunnel *tunnel)
 {
-    idts_ring_commit(&tunnel->tx, tag, length);
     if (idts_ring_take_data_request(&tunnel->tx))
         return tunnel->backend->ops->notify(&tunnel->link);
     return 0;
+}
+
+/* The peer asked to be woken for room; during a move it writes into the old region. */
+static int wake_producer(struct idts_tunnel *tunnel)
+{
+    if (idts_ring_take_space_request(&tunnel->rx))
+        return tunnel->backend->ops->notify(tunnel->moving ? &tunnel->old : &tunnel->link);
+    return 0;
+}
+
+int idts_tunnel_wake(struct idts_tunnel *tunnel)
+{
+    int data = wake_consumer(tunnel), space = wake_producer(tunnel);
+
+    return data ? data : space;
+}
+
+static int commit(struct idts_tunnel *tunnel, uint8_t type, uint8_t tag, uint32_t length)
+{
+    idts_ring_commit(&tunnel->tx, type, tag, length);
+    return wake_consumer(tunnel);
+}
+
+void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
+{
+    idts_ring_commit(&tunnel->tx, IDTS_RECORD_DATA, tag, length);
+}
+
+int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
+{
+    return commit(tunnel, IDTS_RECORD_DATA, tag, length);
 }
 
 int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length)
@@ -328,6 +420,95 @@ int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, u
     return idts_tunnel_commit(tunnel, tag, length);
 }
 
+int idts_tunnel_grow(struct idts_tunnel *tunnel, uint32_t ring_size)
+{
+    struct idts_link link = {.live_offset = tunnel->link.live_offset};
+    struct idts_move move = {tunnel->generation + 1, ring_size};
+    char key[IDTS_KEY_MAX];
+    void *payload;
+    int rc = usable(tunnel);
+
+    if (rc)
+        return rc;
+    if (tunnel->role != IDTS_TUNNEL_CREATOR || tunnel->moving || !idts_ring_size_valid(ring_size) ||
+        !region_key(tunnel, move.generation, key))
+        return -EINVAL;
+    /* The MOVE's room first: a region shared for nothing is a waste. */
+    rc = idts_tunnel_reserve(tunnel, sizeof(move), &payload);
+    if (rc == 0)
+        rc = make_region(tunnel, &link, key, ring_size);
+    if (rc)
+        return rc;
+    memcpy(payload, &move, sizeof(move));
+    commit(tunnel, IDTS_RECORD_MOVE, 0, sizeof(move));
+    tunnel->old = tunnel->link;
+    tunnel->link = link;
+    bind_ring(&tunnel->tx, &tunnel->link, 0, ring_size);
+    bind_ring(&tunnel->next_rx, &tunnel->link, 1, ring_size);
+    tunnel->moving = 1;
+    tunnel->generation = move.generation;
+    return 0;
+}
+
+/* Creator: the attacher's MOVE closes the old region's ring 1; the new one's
+ * follows. 1 when done, else the error. */
+static int finish_move(struct idts_tunnel *tunnel, const struct idts_record *record)
+{
+    struct idts_move move;
+
+    if (!tunnel->moving || record->length != sizeof(move))
+        return -EPROTO;
+    memcpy(&move, record->data, sizeof(move));
+    if (move.generation != tunnel->generation || move.ring_size != tunnel->tx.size)
+        return -EPROTO;
+    idts_ring_release(&tunnel->rx);
+    leave_region(tunnel, &tunnel->old);
+    tunnel->rx = tunnel->next_rx;
+    tunnel->moving = 0;
+    return 1;
+}
+
+/* Attacher: the creator moved on. Map the new region, answer with a MOVE in
+ * the old one, leave it. 1 when done, 0 to try again later (no room for the
+ * answer, the region not there yet), or the error. */
+static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *record)
+{
+    struct idts_backend *backend = tunnel->backend;
+    struct idts_link link = {.live_offset = tunnel->link.live_offset};
+    struct idts_move move;
+    char key[IDTS_KEY_MAX];
+    void *payload;
+    int rc;
+
+    if (record->length != sizeof(move))
+        return -EPROTO;
+    memcpy(&move, record->data, sizeof(move));
+    if (move.generation != tunnel->generation + 1 || !idts_ring_size_valid(move.ring_size) ||
+        !region_key(tunnel, move.generation, key))
+        return -EPROTO;
+    rc = idts_ring_reserve(&tunnel->tx, sizeof(move), &payload);
+    if (rc)
+        return rc == -EAGAIN ? 0 : rc;
+    rc = backend->ops->map(backend, tunnel->peer, key, &link);
+    if (rc == 0 && (rc = check_ctrl(&link)) >= 0)
+        rc = (uint32_t)rc == move.ring_size ? 0 : -EPROTO;
+    if (rc) {
+        backend->ops->unlink(backend, &link);
+        return rc == -EAGAIN ? 0 : rc;
+    }
+    /* Live in the new region before gone from the old: the creator judges
+     * us by the new one from then on. */
+    __atomic_store_n(live_byte(link.ctrl, tunnel->role), IDTS_END_LIVE, __ATOMIC_RELEASE);
+    memcpy(payload, &move, sizeof(move));
+    commit(tunnel, IDTS_RECORD_MOVE, 0, sizeof(move));
+    idts_ring_release(&tunnel->rx);
+    leave_region(tunnel, &tunnel->link);
+    tunnel->link = link;
+    bind_rings(tunnel, move.ring_size);
+    tunnel->generation = move.generation;
+    return backend->ops->notify(&tunnel->link) ? -EIO : 1;
+}
+
 int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
 {
     int rc = usable(tunnel);
@@ -335,18 +516,28 @@ int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
     /* A peer that went away may have left records behind: deliver them. */
     if (rc && (!departed(rc) || !tunnel->rx.ctrl))
         return rc;
-    rc = idts_ring_peek(&tunnel->rx, record);
+    while ((rc = idts_ring_peek(&tunnel->rx, record)) == 1 && record->type == IDTS_RECORD_MOVE) {
+        if (tunnel->state != IDTS_TUNNEL_OPEN)
+            return tunnel->error;
+        rc = tunnel->role == IDTS_TUNNEL_CREATOR ? finish_move(tunnel, record)
+                                                 : follow_move(tunnel, record);
+        if (rc <= 0)
+            break;
+    }
     if (rc < 0)
         return fail(tunnel, rc);
     return rc == 0 && tunnel->state == IDTS_TUNNEL_FAILED ? tunnel->error : rc;
 }
 
+void idts_tunnel_release_quietly(struct idts_tunnel *tunnel)
+{
+    idts_ring_release(&tunnel->rx);
+}
+
 int idts_tunnel_release(struct idts_tunnel *tunnel)
 {
     idts_ring_release(&tunnel->rx);
-    if (idts_ring_take_space_request(&tunnel->rx))
-        return tunnel->backend->ops->notify(&tunnel->link);
-    return 0;
+    return wake_producer(tunnel);
 }
 
 /* The events that hold now; errors surface through peek and reserve. */
@@ -408,7 +599,7 @@ static int remaining_ms(int64_t deadline)
 
 /* Ask the peer to wake us for the events, then look once more: the order
  * that loses no wake-up (idts_abi.h, "Notification"). */
-static int arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
+int idts_tunnel_arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
 {
     if (events & IDTS_WAIT_RECV)
         idts_ring_ask_data(&tunnel->rx);
@@ -419,31 +610,42 @@ static int arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length
 
 int idts_tunnel_check(struct idts_tunnel *tunnel)
 {
+    struct idts_backend *backend = tunnel->backend;
     int rc = usable(tunnel);
 
     if (rc)
         return rc;
     if (!header_intact(tunnel))
         return fail(tunnel, -EPROTO);
-    rc = peer_status(tunnel, tunnel->backend->ops->check(&tunnel->link) == -EPIPE);
+    /* An offer the peer's inbox could not take at once goes now (shm). */
+    if (tunnel->moving)
+        (void)backend->ops->accept(backend, &tunnel->link);
+    rc = peer_status(tunnel, backend->ops->check(peer_link(tunnel)) == -EPIPE);
     return rc ? fail(tunnel, rc) : 0;
+}
+
+int idts_tunnel_links(struct idts_tunnel *tunnel, struct idts_link **links)
+{
+    links[0] = &tunnel->link;
+    links[1] = &tunnel->old;
+    return tunnel->moving ? 2 : 1;
 }
 
 int idts_tunnel_sleep(struct idts_backend *backend, const struct idts_wait *waits, int n,
                       int timeout_ms)
 {
-    struct idts_link **links = calloc((size_t)n + 1, sizeof(*links));
-    int i, rc = 0;
+    struct idts_link **links = calloc(2 * (size_t)n + 1, sizeof(*links));
+    int i, count = 0, rc = 0;
 
     for (i = 0; links && rc == 0 && i < n; i++) {
-        rc = arm(waits[i].tunnel, waits[i].events, waits[i].send_length);
-        links[i] = &waits[i].tunnel->link;
+        rc = idts_tunnel_arm(waits[i].tunnel, waits[i].events, waits[i].send_length);
+        count += idts_tunnel_links(waits[i].tunnel, links + count);
     }
     if (!links || rc) {
         free(links);
         return 1;
     }
-    rc = backend->ops->wait(backend, links, n, timeout_ms);
+    rc = backend->ops->wait(backend, links, count, timeout_ms);
     free(links);
     /* A peer the backend saw go would wake every sleep: fail its tunnel. */
     for (i = 0; rc == -EPIPE && i < n; i++)
@@ -456,7 +658,7 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
 {
     int64_t deadline = timeout_ms < 0 ? -1 : now_ns() + (int64_t)timeout_ms * 1000000;
     int64_t next_check = now_ns() + (int64_t)IDTS_TUNNEL_CHECK_MS * 1000000;
-    struct idts_link *link = &tunnel->link;
+    struct idts_link *links[2];
     int rc = usable(tunnel), left;
 
     if (rc && !departed(rc))
@@ -466,12 +668,13 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
         left = remaining_ms(deadline);
         if (left == 0)
             return 0;
-        rc = arm(tunnel, events, send_length);
+        rc = idts_tunnel_arm(tunnel, events, send_length);
         if (rc)
             break;
         if (left < 0 || left > IDTS_TUNNEL_CHECK_MS)
             left = IDTS_TUNNEL_CHECK_MS;
-        rc = tunnel->backend->ops->wait(tunnel->backend, &link, 1, left);
+        rc = tunnel->backend->ops->wait(tunnel->backend, links, idts_tunnel_links(tunnel, links),
+                                        left);
         if (rc && rc != -ETIMEDOUT && rc != -EPIPE)
             return fail(tunnel, rc);
         /* Look for the peer when the backend saw it go, and every CHECK_MS;
@@ -488,13 +691,18 @@ int idts_tunnel_wait(struct idts_tunnel *tunnel, unsigned events, uint32_t send_
     return rc;
 }
 
+uint32_t idts_tunnel_ring_size(const struct idts_tunnel *tunnel)
+{
+    return tunnel->tx.size;
+}
+
 void idts_tunnel_close(struct idts_tunnel *tunnel)
 {
-    if (tunnel->link.ctrl && tunnel->state != IDTS_TUNNEL_CONNECTING) {
-        __atomic_store_n(closed_byte(tunnel, tunnel->role), 1, __ATOMIC_RELEASE);
-        set_live(tunnel, IDTS_END_GONE);
-        tunnel->backend->ops->notify(&tunnel->link);
-    }
-    tunnel->backend->ops->unlink(tunnel->backend, &tunnel->link);
+    /* A creator still waiting says so too: on xen an attacher may have
+     * mapped the region without the creator having looked yet. */
+    if (tunnel->moving)
+        leave_region(tunnel, &tunnel->old);
+    leave_region(tunnel, &tunnel->link);
+    tunnel->moving = 0;
     tunnel->state = IDTS_TUNNEL_CLOSED;
 }

@@ -10,7 +10,9 @@
  *
  * Sending is reserve, fill in place, commit; receiving is peek, read in
  * place, release. Both are lock-free and make no system call unless the other
- * end asked to be woken. A tunnel is used by one thread at a time.
+ * end asked to be woken. A tunnel is used by one thread at a time. The
+ * creator may send as soon as idts_tunnel_create() returned: its records
+ * wait in the ring until the attacher comes.
  *
  * Errors: -EAGAIN (try later), -EMSGSIZE (record larger than the ring
  * allows), -ENOTCONN (not connected yet), -EPIPE (the peer closed in order),
@@ -43,8 +45,15 @@ enum idts_tunnel_state {
 
 struct idts_tunnel {
     struct idts_backend *backend;
-    struct idts_link link;
+    struct idts_link link; /* the region we write into */
     struct idts_ring tx, rx;
+    /* Creator, while it moves the tunnel to a new region (idts_abi.h,
+     * "Moving"): the old region, whose ring 1 rx still reads until the
+     * attacher's MOVE, and the new region's ring 1, read after. */
+    struct idts_link old;
+    struct idts_ring next_rx;
+    int moving;
+    uint32_t generation; /* of the region in use */
     enum idts_tunnel_role role;
     enum idts_tunnel_state state;
     int error;        /* why the tunnel failed */
@@ -52,12 +61,13 @@ struct idts_tunnel {
     uint32_t spin_ns; /* see idts_tunnel_wait() */
     char peer[IDTS_ID_MAX];
     char key[IDTS_KEY_MAX];
+    char inbox[IDTS_KEY_MAX]; /* creator: the peer's, for each new region */
 };
 
 /* Share a region with rings of ring_size bytes and publish it under key for
- * the end running in instance peer. */
+ * the end running in instance peer, which listens on inbox. */
 int idts_tunnel_create(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
-                       const char *key, uint32_t ring_size);
+                       const char *inbox, const char *key, uint32_t ring_size);
 /* Prepare to map what instance peer publishes under key. */
 int idts_tunnel_attach(struct idts_tunnel *tunnel, struct idts_backend *backend, const char *peer,
                        const char *key);
@@ -68,15 +78,36 @@ int idts_tunnel_connect_wait(struct idts_tunnel *tunnel, int timeout_ms);
 
 /* The largest payload one record can carry; 0 until the rings are known. */
 uint32_t idts_tunnel_max_payload(const struct idts_tunnel *tunnel);
+/* The size of each ring of the region we write into; 0 until it is known. */
+uint32_t idts_tunnel_ring_size(const struct idts_tunnel *tunnel);
+
+/*
+ * Creator: move the open tunnel to a new region with rings of ring_size
+ * bytes (idts_abi.h, "Moving to a new region"): 0 once records go there,
+ * -EAGAIN while the ring has no room for the MOVE, -EINVAL while a move is
+ * under way or for a size the ABI does not allow, or the backend's error
+ * sharing the region (the tunnel then stays as it was). The attacher
+ * follows when it reads the MOVE, in idts_tunnel_peek().
+ */
+int idts_tunnel_grow(struct idts_tunnel *tunnel, uint32_t ring_size);
 
 int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload);
 int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
+/* Commit without looking whether the peer sleeps and wants waking: that
+ * look costs a full barrier, which waits for every store of the record's
+ * copy to land. A burst of records commits quietly, then idts_tunnel_wake()
+ * looks once; so does a burst of releases. */
+void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
 /* reserve + copy + commit. */
 int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length);
 
 /* 1 and *record filled, 0 when there is nothing, or an error. */
 int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record);
 int idts_tunnel_release(struct idts_tunnel *tunnel);
+void idts_tunnel_release_quietly(struct idts_tunnel *tunnel);
+/* Wake the peer if it sleeps waiting for the records committed or the room
+ * released quietly before. */
+int idts_tunnel_wake(struct idts_tunnel *tunnel);
 
 /* Nonzero when idts_tunnel_peek() would find nothing: an open tunnel with no
  * record waiting. Inline, for progress loops that poll many tunnels. */
@@ -104,6 +135,19 @@ struct idts_wait {
     unsigned events;
     uint32_t send_length;
 };
+
+/*
+ * For a caller that waits on its own event sources too: ask the peer to
+ * wake us for the events, then look once more. Returns the events that
+ * hold (do not sleep then) or an error, 0 when the caller may sleep on the
+ * descriptors of the tunnel's links (backend's fds()), then drains them
+ * with idts_tunnel_sleep(..., 0).
+ */
+int idts_tunnel_arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length);
+/* The links whose notifications concern the tunnel: during a move, the old
+ * region's too, which the records we wait for still come through. Fills at
+ * most 2; returns how many. */
+int idts_tunnel_links(struct idts_tunnel *tunnel, struct idts_link **links);
 
 /*
  * Sleep, without spinning, until one of n open tunnels may have one of its

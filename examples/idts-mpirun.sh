@@ -31,6 +31,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 log=${LOG:-idts-job.log}
 export OMPI_MCA_mca_base_component_path=${IDTS_PREFIX:-/usr/local}/lib/openmpi:SYS_DEFAULT
+# Open MPI 5's mpirun hands that path to PMIx too, which would warn about
+# idts; PMIx's own path (always searched) is enough for PMIx.
+export PMIX_MCA_mca_base_component_path=
 if [ "${REQUIRE:-}" = xen ]; then
     # One idts-info per VM; its output says which VM lacks what.
     if ! timeout 300 mpirun --hostfile "${HOSTFILE:-hosts}" --map-by ppr:1:node --tag-output \

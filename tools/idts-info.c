@@ -17,6 +17,9 @@
  */
 #define _GNU_SOURCE
 #include "idts_backend.h"
+#ifdef IDTS_HAVE_XEN
+#include "idts_xen_grants.h"
+#endif
 
 #include <errno.h>
 #include <getopt.h>
@@ -30,7 +33,7 @@
 #include <unistd.h>
 
 #define FIXES_MAX   16
-#define GRANT_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
+#define GRANT_LIMIT IDTS_XEN_GRANT_LIMIT
 #define UDEV_RULE_FIX                                                                              \
     "a udev rule, e.g. KERNEL==\"gntdev|gntalloc|evtchn|xenbus\", GROUP=\"mpi\", MODE=\"0660\""
 
@@ -217,24 +220,57 @@ static int report_device(const struct xen_device *d, const char *user, const cha
     return 0;
 }
 
-static void report_grants(void)
+#ifdef IDTS_HAVE_XEN
+/* Tunnels of rings of `ring` bytes that `pages` grants hold: 2 ring / 4 KiB + 1 each. */
+static long tunnels(long pages, long ring)
 {
-    const unsigned per_tunnel = IDTS_XEN_SHARE_SIZE / IDTS_XEN_PAGE_SIZE + 1;
-    char line[32];
-    unsigned long limit;
+    return pages / (2 * ring / IDTS_XEN_PAGE_SIZE + 1);
+}
 
-    if (!read_line(GRANT_LIMIT, line, sizeof(line)) || sscanf(line, "%lu", &limit) != 1) {
+/* The grant budget: gntalloc's limit and what is free of it, Xen's grant
+ * table for this domain, and the tunnels that fit. */
+static void report_grants(const struct idts_backend *xen)
+{
+    struct idts_xen_grants g;
+    long pages;
+
+    idts_xen_grants((unsigned)strtoul(xen->instance, NULL, 10), &g);
+    if (g.limit < 0) {
         fact("grant limit", "unknown: no %s (xen-gntalloc is not loaded)", GRANT_LIMIT);
         return;
     }
-    fact("grant limit", "%lu grants for all processes of this domain (%s)", limit, GRANT_LIMIT);
-    fact("", "= %lu tunnels with the default %u KiB rings, %u grants each", limit / per_tunnel,
-         IDTS_XEN_SHARE_SIZE / 2 / 1024, per_tunnel);
-    if (limit < per_tunnel)
-        add_fix("raise the grant limit: echo 8192 > %s (or \"options xen_gntalloc limit=8192\" in "
-                "/etc/modprobe.d/)",
+    fact("grant limit", "%ld grants for all processes of this domain (%s)", g.limit, GRANT_LIMIT);
+    if (g.available >= 0)
+        fact("grants free", "%ld now (%ld in use by processes of this domain)", g.available,
+             g.limit - g.available);
+    pages = g.limit;
+    if (g.table_max >= 0) {
+        fact("grant table", "%ld of %ld frames in use: Xen lets this domain grant %ld pages in all",
+             g.table_frames, g.table_max, g.table_max * IDTS_XEN_GRANTS_PER_FRAME);
+        fact("", "(its kernel's devices too); \"max_grant_frames = %ld\" in its xl.cfg raises it",
+             2 * g.table_max);
+        if (g.table_max * IDTS_XEN_GRANTS_PER_FRAME < pages)
+            pages = g.table_max * IDTS_XEN_GRANTS_PER_FRAME;
+    } else {
+        fact("grant table", "unknown: %s", g.why);
+    }
+    fact("tunnels",
+         "this domain's ranks can create %ld tunnels with 1 MiB rings, %ld with 256 KiB,",
+         tunnels(pages, 1 << 20), tunnels(pages, 256 << 10));
+    fact("", "%ld with 64 KiB, the smallest: idts sizes its rings to fit (btl_idts_budget)",
+         tunnels(pages, 64 << 10));
+    if (tunnels(g.limit, 64 << 10) == 0)
+        add_fix("raise the grant limit: echo 16384 > %s (or \"options xen_gntalloc limit=16384\" "
+                "in /etc/modprobe.d/, as the openmpi-btl-idts package sets it)",
                 GRANT_LIMIT);
 }
+#else
+static void report_grants(const struct idts_backend *xen)
+{
+    (void)xen;
+    fact("grant limit", "not looked at: this idts was built without the xen backend");
+}
+#endif
 
 /* What the kernel says it runs on, or "" when it does not say. */
 static const char *hypervisor(void)
@@ -284,7 +320,7 @@ static void report_xen(const struct idts_backend *xen, int usable, const char *u
         fact("host identity", "%s",
              xen->host[0] ? xen->host : "none (idts-hostd in dom0 writes it)");
     }
-    report_grants();
+    report_grants(xen);
 }
 
 static void verdict(const char *chosen, int xen_usable)

@@ -11,6 +11,11 @@
  *                                  sleeps, the other ranks in a barrier; rank 1
  *                                  prints "idle PERCENT", the CPU its thread
  *                                  used while it waited
+ *   idts_load_bench pingpong SECONDS  ranks 0 and 1 send 8 bytes back and
+ *                                  forth, the others wait in a barrier; rank 0
+ *                                  prints "pingpong MICROSECONDS", half the
+ *                                  round trip (what a sleeping BTL costs
+ *                                  another one, when it is the one carrying)
  *
  * Every message is checked, so a broken transport cannot report figures.
  */
@@ -128,6 +133,38 @@ static void idle(double seconds)
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+static void pingpong(double seconds)
+{
+    char token[8] = "pingpong";
+    double start, elapsed = 0;
+    long trips = 0;
+
+    MPI_Barrier(MPI_COMM_WORLD);
+    start = MPI_Wtime();
+    while (rank < 2 && elapsed < seconds) {
+        if (rank == 0) {
+            MPI_Send(token, sizeof(token), MPI_CHAR, 1, 3, MPI_COMM_WORLD);
+            MPI_Recv(token, sizeof(token), MPI_CHAR, 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            elapsed = ++trips % 64 ? elapsed : MPI_Wtime() - start;
+        } else {
+            MPI_Recv(token, sizeof(token), MPI_CHAR, 0, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Send(token, sizeof(token), MPI_CHAR, 0, 3, MPI_COMM_WORLD);
+            elapsed = token[0] == 'e' ? seconds : 0;
+        }
+        if (rank == 0 && elapsed >= seconds)
+            token[0] = 'e';
+    }
+    if (memcmp(token + 1, "ingpong", 7) != 0)
+        die("the ping-pong token arrived corrupted");
+    if (rank == 0) {
+        /* The last round trip tells rank 1 to stop. */
+        MPI_Send(token, sizeof(token), MPI_CHAR, 1, 3, MPI_COMM_WORLD);
+        MPI_Recv(token, sizeof(token), MPI_CHAR, 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        printf("pingpong %.2f\n", (MPI_Wtime() - start) * 1e6 / (trips + 1) / 2);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 2 ? atof(argv[2]) : 3;
@@ -135,16 +172,19 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
-    if (argc < 2 || seconds <= 0 || (strcmp(argv[1], "load") && strcmp(argv[1], "idle"))) {
+    if (argc < 2 || seconds <= 0 ||
+        (strcmp(argv[1], "load") && strcmp(argv[1], "idle") && strcmp(argv[1], "pingpong"))) {
         if (rank == 0)
-            fprintf(stderr, "usage: idts_load_bench load|idle [SECONDS]\n");
+            fprintf(stderr, "usage: idts_load_bench load|idle|pingpong [SECONDS]\n");
         MPI_Finalize();
         return 2;
     }
     if (strcmp(argv[1], "load") == 0)
         load(seconds);
-    else
+    else if (strcmp(argv[1], "idle") == 0)
         idle(seconds);
+    else
+        pingpong(seconds);
     MPI_Finalize();
     return 0;
 }

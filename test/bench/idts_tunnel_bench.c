@@ -282,13 +282,18 @@ struct setup {
 static void prepare(struct setup *s, struct transport *tunnel, const struct options *o)
 {
     socklen_t len = sizeof(s->tcp_addr);
+    char inbox[IDTS_KEY_MAX];
     int rc = idts_backend_open(&s->backend, "shm");
 
     if (rc)
         die(s->backend.why[0] ? s->backend.why : "opening the shm backend", -rc);
+    /* The follower, forked from us, takes the offer from this inbox. */
     snprintf(s->key, sizeof(s->key), "bench-%d", (int)getpid());
-    rc =
-        idts_tunnel_create(&tunnel->tunnel, &s->backend, s->backend.instance, s->key, o->ring_size);
+    snprintf(inbox, sizeof(inbox), "bench-%d-in", (int)getpid());
+    rc = s->backend.ops->listen(&s->backend, inbox);
+    if (rc == 0)
+        rc = idts_tunnel_create(&tunnel->tunnel, &s->backend, s->backend.instance, inbox, s->key,
+                                o->ring_size);
     if (rc)
         die("creating the tunnel", -rc);
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, s->unix_pair) != 0)

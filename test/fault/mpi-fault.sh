@@ -26,8 +26,8 @@ run() {
 reported() {
     local log=$1 status=$2 cause=$3
     [ "$status" != 0 ] && [ "$status" != 124 ] || return 1
-    ! grep -qiE 'segmentation|signal 11|signal 6|core dumped|AddressSanitizer|runtime error' "$log" || return 1
-    grep -qE "btl:idts on .*: the tunnel between \[\[[0-9]+,1\],0\] and \[\[[0-9]+,1\],1\] failed: $cause" "$log"
+    ! grep -aqiE 'segmentation|signal 11|signal 6|core dumped|AddressSanitizer|runtime error' "$log" || return 1
+    grep -aqE "btl:idts on .*: the tunnel between \[\[[0-9]+,1\],0\] and \[\[[0-9]+,1\],1\] failed: $cause" "$log"
 }
 
 for hostile in cons-ahead cons-behind length-past-ring sequence-replayed pad-short garbage \
@@ -37,16 +37,34 @@ for hostile in cons-ahead cons-behind length-past-ring sequence-replayed pad-sho
     reported "$out/$hostile" "$status" "the peer broke the idts protocol"
     result=$?
     ok $result "a hostile peer writes $hostile: the victim stops the job, naming idts and the peer ($status)"
-    [ "$result" = 0 ] || sed 's/^/# /' "$out/$hostile"
+    [ "$result" = 0 ] || show "$out/$hostile"
 done
+help_arrived "peer broke protocol" "$out/garbage"
+ok $? "the help message \"peer broke protocol\" arrives whole through mpirun"
 
-# A knock anyone may forge costs a tunnel, not a connect timeout: 0 and 2
-# never talk, but rank 1 tells 0 that 2 knocked.
+# A process of the user hands a rank's inbox a broken offer for a tunnel
+# before the real one: the rank that takes it stops the job and says why.
+run "$out/offer" -- bad-offer
+status=$?
+[ "$status" != 0 ] && [ "$status" != 124 ] &&
+    grep -qE 'btl:idts on .*: the tunnel between \[\[[0-9]+,1\],1\] and \[\[[0-9]+,1\],0\] failed: it could not be set up \(Protocol error' "$out/offer"
+ok $? "a broken offer in a rank's inbox: the job stops, naming idts, both ranks and the cause ($status)"
+help_arrived "connect failed" "$out/offer"
+ok $? "the help message \"connect failed\" arrives whole through mpirun"
+
+# An inbox whose name another process holds: idts cannot listen, and says so.
+run "$out/inbox" -- inbox-taken
+status=$?
+[ "$status" != 0 ] && [ "$status" != 124 ] && help_arrived "listen failed" "$out/inbox"
+ok $? "a rank's inbox name is taken: the job stops and \"listen failed\" arrives whole ($status)"
+
+# A knock anyone may forge costs a tunnel nobody uses: 0 and 2 never talk,
+# but rank 1 tells 0 that 2 knocked.
 timeout 120 mpirun --oversubscribe -np 3 --mca pml ob1 --mca btl idts,self \
-    --mca btl_idts_connect_timeout 1000 "$program" forged-knock > "$out/knock" 2>&1
+    "$program" forged-knock > "$out/knock" 2>&1
 status=$?
 ok $status "a forged knock: the job ends cleanly ($status)"
-[ "$status" = 0 ] || sed 's/^/# /' "$out/knock"
+[ "$status" = 0 ] || show "$out/knock"
 
 # mpirun itself ends a job whose rank died; with --enable-recovery it leaves
 # that to the survivors, which is what is tested here.
@@ -56,13 +74,32 @@ for size in eager rendezvous; do
         run "$out/die" --enable-recovery -- die "$size" "$dying"
         status=$?
         seconds=$((($(date +%s%N) - start) / 1000000))
-        grep -q "rank . kills itself" "$out/die" &&
-            grep -qE 'btl:idts on .*: the tunnel between .* failed: the peer died' "$out/die" &&
+        grep -aq "rank . kills itself" "$out/die" &&
+            grep -aqE 'btl:idts on .*: the tunnel between .* failed: the peer died' "$out/die" &&
             [ "$status" != 124 ]
         result=$?
         ok $result "the $dying killed mid-$size: the survivor reports it and the job ends ($status, $seconds ms)"
-        [ "$result" = 0 ] || sed 's/^/# /' "$out/die"
+        [ "$result" = 0 ] || show "$out/die"
     done
+done
+
+help_arrived "peer died" "$out/die"
+ok $? "the help message \"peer died\" arrives whole through mpirun"
+
+# A rank killed before any tunnel to it exists, while its peer sends to it
+# and waits for an answer (the peer as creator, then as attacher): nothing
+# waits for it longer than the peer's check of it takes (a second).
+for dying in 1 0; do
+    start=$(date +%s%N)
+    run "$out/first" --enable-recovery -- die-first "$dying"
+    status=$?
+    seconds=$((($(date +%s%N) - start) / 1000000000))
+    grep -q "rank $dying kills itself" "$out/first" &&
+        grep -qE 'btl:idts on .*: the tunnel between .* failed: the peer died' "$out/first" &&
+        [ "$status" != 124 ] && [ "$seconds" -lt 60 ]
+    result=$?
+    ok $result "rank $dying killed before its tunnel was set up: the survivor reports it in ${seconds} s ($status)"
+    [ "$result" = 0 ] || sed 's/^/# /' "$out/first"
 done
 
 # Killed jobs leave no shared memory, sockets or processes behind. A job's
@@ -72,8 +109,8 @@ reports=0
 jobids=()
 for i in $(seq "$kills"); do
     run "$out/kill" --enable-recovery -- die eager $((i % 2 ? 0 : 1))
-    grep -q "the peer died" "$out/kill" && reports=$((reports + 1))
-    family=$(grep -oE '\[\[[0-9]+,1\],[01]\]' "$out/kill" | head -n 1 | grep -oE '[0-9]+' | head -n 1)
+    grep -aq "the peer died" "$out/kill" && reports=$((reports + 1))
+    family=$(grep -aoE '\[\[[0-9]+,1\],[01]\]' "$out/kill" | head -n 1 | grep -aoE '[0-9]+' | head -n 1)
     [ -n "$family" ] && jobids+=("$(printf '%x' $((family << 16 | 1)))")
 done
 [ "$reports" = "$kills" ] && [ "${#jobids[@]}" = "$kills" ]
@@ -90,7 +127,7 @@ ok $? "no socket of theirs is left ($left jobs left some)"
 ! ls /dev/shm | grep -q idts
 ok $? "nothing named idts in /dev/shm"
 timeout 120 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
-    "$build/test/bench/idts_mpi_bench" -q > "$out/next" 2>&1 && grep -q '^bandwidth 4194304 ' "$out/next"
+    "$build/test/bench/idts_mpi_bench" -q > "$out/next" 2>&1 && grep -aq '^bandwidth 4194304 ' "$out/next"
 ok $? "the next job runs normally"
 
 tap_end

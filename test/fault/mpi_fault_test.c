@@ -12,10 +12,21 @@
  *       After a warm-up, rank 1 writes into the tunnel's shared memory what
  *       no honest end would (see the cases below), then stops. Rank 0 keeps
  *       using the tunnel and must report the peer, not crash or hang.
+ *   mpi_fault_test die-first RANK
+ *       RANK kills itself right after MPI_Init, before any tunnel to it
+ *       exists; the other sends it a message and waits for an answer. The
+ *       survivor must report the death.
  *   mpi_fault_test forged-knock   (3 ranks, shm)
  *       Rank 1 sends rank 0's inbox a knock that claims to come from rank
- *       2, which never talks to rank 0; then 0 and 2 exchange with 1 for
- *       longer than btl_idts_connect_timeout. The job must end cleanly.
+ *       2, which never talks to rank 0; then 0 and 2 exchange with 1 for a
+ *       while. The job must end cleanly.
+ *   mpi_fault_test inbox-taken    (shm)
+ *       Before MPI_Init, rank 1 binds the name of its own idts inbox: idts
+ *       cannot listen, says so, and the job cannot run over idts,self.
+ *   mpi_fault_test bad-offer      (shm)
+ *       After MPI_Init, rank 0 hands rank 1's inbox an offer for their
+ *       tunnel that carries a descriptor too many; then rank 1 sends to
+ *       rank 0 and takes it: the tunnel cannot be set up, and idts says so.
  *
  * The hostile rank finds the region the shm backend mapped (a memfd named
  * idts) in /proc/self/maps; rank 0 has the lower name, so it created the
@@ -24,6 +35,7 @@
 #define _GNU_SOURCE
 #include "idts_abi.h"
 
+#include <fcntl.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stddef.h>
@@ -251,23 +263,126 @@ static void hostile(const struct hostile_case *c)
         pause();
 }
 
-/* A knock as idts's shm backend carries it (btl_idts.h: magic, jobid,
- * vpid) to the inbox of process `to` of our job, claiming to be `from`. */
+/* Our job's id as Open MPI names processes with it (opal_process_name_t),
+ * and idts its inboxes: ORTE (Open MPI 4.1) exports it to every rank;
+ * Open MPI 5 derives it from the PMIx namespace PRRTE exports
+ * ("prterun-HOST-PID@N"), as opal_pmix_convert_nspace() does: Open MPI's
+ * string hash (OPAL_HASH_STR) of the part before the '@', folded to 16
+ * bits, over the job number after it. */
+static uint32_t job_id(void)
+{
+    const char *orte = getenv("OMPI_MCA_ess_base_jobid"), *nspace = getenv("PMIX_NAMESPACE");
+    const char *at, *p;
+    uint32_t hash = 0;
+
+    if (orte)
+        return (uint32_t)strtoul(orte, NULL, 10);
+    if (!nspace)
+        die("neither OMPI_MCA_ess_base_jobid nor PMIX_NAMESPACE in the environment");
+    at = strrchr(nspace, '@');
+    for (p = nspace; *p && p != at; p++) {
+        hash += (uint32_t)(int)*p;
+        hash += hash << 10;
+        hash ^= hash >> 6;
+    }
+    hash += hash << 3;
+    hash ^= hash >> 11;
+    hash += hash << 15;
+    return ((hash >> 16 ^ hash) & 0xffffu) << 16 | (at ? strtoul(at + 1, NULL, 10) & 0xffffu : 0);
+}
+
+/* The abstract address of the shm backend's socket for `name` (an inbox
+ * "in-JOB-VPID", a tunnel "t-JOB-VPID-JOB-VPID"). */
+static socklen_t shm_address(struct sockaddr_un *addr, const char *name)
+{
+    int n;
+
+    memset(addr, 0, sizeof(*addr));
+    addr->sun_family = AF_UNIX;
+    n = snprintf(addr->sun_path + 1, sizeof(addr->sun_path) - 1, "idts-%s", name);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/* Take the name before idts does: the socket stays bound while we live. */
+static void occupy(const char *name)
+{
+    struct sockaddr_un addr;
+    socklen_t length = shm_address(&addr, name);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, length) != 0 || listen(fd, 1) != 0)
+        die("could not bind the name idts will want");
+}
+
+/* An offer as the shm backend hands it over (struct shm_offer in
+ * common/idts_backend_shm.c) for the tunnel between ranks 0 and 1, in rank
+ * 1's inbox, with four descriptors where an offer has three. */
+static void send_bad_offer(void)
+{
+    struct {
+        uint32_t magic, reserved;
+        uint64_t data_size;
+        char key[64];
+    } offer = {0x4d485349u, 0, 2u << 20, ""};
+    union {
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = &offer, .iov_len = sizeof(offer)};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&m);
+    struct sockaddr_un addr;
+    char inbox[64];
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0), fds[4];
+
+    snprintf(offer.key, sizeof(offer.key), "t-%x-0-%x-1", (unsigned)job_id(), (unsigned)job_id());
+    snprintf(inbox, sizeof(inbox), "in-%x-1", (unsigned)job_id());
+    fds[0] = fds[1] = fds[2] = fds[3] = open("/dev/null", O_RDWR);
+    memset(&control, 0, sizeof(control));
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
+    memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
+    if (fd < 0 || fds[0] < 0 ||
+        connect(fd, (struct sockaddr *)&addr, shm_address(&addr, inbox)) != 0 ||
+        sendmsg(fd, &m, 0) != (ssize_t)sizeof(offer))
+        die("could not hand rank 1 the bad offer");
+}
+
+/* A knock as idts's shm backend carries it to the inbox of process `to` of
+ * our job (a packet on a connection to the inbox: "IKNK", then the BTL's
+ * knock: magic, jobid, vpid), claiming to be `from`. */
 static void forge_knock(unsigned to, unsigned from)
 {
-    const char *jobid = getenv("OMPI_MCA_ess_base_jobid");
-    uint32_t knock[3] = {0x4b4e4f43u, jobid ? (uint32_t)strtoul(jobid, NULL, 10) : 0, from};
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-in-%x-%u",
-                     (unsigned)knock[1], to);
-    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    uint32_t knock[4] = {0x4b4e4b49u, 0x4b4e4f43u, job_id(), from};
+    struct sockaddr_un addr;
+    char inbox[64];
+    socklen_t length;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
 
-    if (!jobid || fd < 0 ||
-        sendto(fd, knock, sizeof(knock), 0, (struct sockaddr *)&addr,
-               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) !=
-            (ssize_t)sizeof(knock))
+    snprintf(inbox, sizeof(inbox), "in-%x-%u", (unsigned)knock[2], to);
+    length = shm_address(&addr, inbox);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, length) != 0 ||
+        send(fd, knock, sizeof(knock), 0) != (ssize_t)sizeof(knock))
         die("could not send the forged knock");
     close(fd);
+}
+
+/* RANK dies before any tunnel to it exists; the other waits for it. */
+static void die_first(int dying)
+{
+    int token = 1;
+
+    if (rank == dying) {
+        fprintf(stderr, "mpi_fault_test: rank %d kills itself\n", rank);
+        raise(SIGKILL);
+    }
+    MPI_Send(&token, 1, MPI_INT, dying, TAG_DATA, MPI_COMM_WORLD);
+    MPI_Recv(&token, 1, MPI_INT, dying, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    die("a dead rank answered");
 }
 
 /* Ranks 0 and 2 each ping-pong with rank 1 for `seconds`, never with each
@@ -307,6 +422,8 @@ static int usage(void)
 
     if (rank == 0) {
         fprintf(stderr, "usage: mpi_fault_test die eager|rendezvous sender|receiver (2 ranks)\n"
+                        "       mpi_fault_test die-first 0|1 (2 ranks)\n"
+                        "       mpi_fault_test inbox-taken|bad-offer (2 ranks)\n"
                         "       mpi_fault_test forged-knock (3 ranks)\n"
                         "       mpi_fault_test hostile CASE (2 ranks), CASE one of:");
         for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -322,6 +439,13 @@ int main(int argc, char **argv)
     const struct hostile_case *c;
     int nprocs;
 
+    if (argc == 2 && strcmp(argv[1], "inbox-taken") == 0 &&
+        strcmp(getenv("OMPI_COMM_WORLD_RANK") ? getenv("OMPI_COMM_WORLD_RANK") : "", "1") == 0) {
+        char inbox[64];
+
+        snprintf(inbox, sizeof(inbox), "in-%x-1", (unsigned)job_id());
+        occupy(inbox);
+    }
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
@@ -334,6 +458,20 @@ int main(int argc, char **argv)
     }
     if (nprocs != 2)
         return usage();
+    if (argc == 3 && strcmp(argv[1], "die-first") == 0)
+        die_first(atoi(argv[2]));
+    if (argc == 2 && strcmp(argv[1], "bad-offer") == 0) {
+        int token = 0;
+
+        if (rank == 0) {
+            send_bad_offer();
+            MPI_Recv(&token, 1, MPI_INT, 1, TAG_DATA, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        } else {
+            sleep(2);
+            MPI_Send(&token, 1, MPI_INT, 0, TAG_DATA, MPI_COMM_WORLD);
+        }
+        die("a tunnel was set up from a broken offer");
+    }
     if (argc == 4 && strcmp(argv[1], "die") == 0) {
         size_t size = strcmp(argv[2], "eager") == 0 ? 1024 : 4 << 20;
         int dying = strcmp(argv[3], "sender") == 0 ? 0 : 1;

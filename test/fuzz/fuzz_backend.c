@@ -6,6 +6,7 @@
 #include "idts_tunnel.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,9 +48,10 @@ static int fuzz_share(struct idts_backend *be, const char *peer, size_t data_siz
     return region_new(platform, link, data_size);
 }
 
-static int fuzz_publish(struct idts_backend *be, struct idts_link *link, const char *key)
+static int fuzz_publish(struct idts_backend *be, struct idts_link *link, const char *key,
+                        const char *inbox)
 {
-    (void)be, (void)link, (void)key;
+    (void)be, (void)link, (void)key, (void)inbox;
     return 0;
 }
 
@@ -67,9 +69,13 @@ static int fuzz_map(struct idts_backend *be, const char *peer, const char *key,
     struct fuzz_platform *platform = be->priv;
     int rc = say(platform, platform->map_rc);
 
-    (void)key;
     if (strcmp(peer, be->instance) != 0)
         return -EHOSTUNREACH;
+    /* One region per input: the new region a MOVE names is never there. */
+    if (!platform->mapped_key[0])
+        snprintf(platform->mapped_key, sizeof(platform->mapped_key), "%s", key);
+    if (strcmp(key, platform->mapped_key) != 0)
+        return -EAGAIN;
     if (rc == 0)
         rc = region_new(platform, link, platform->offer_data_size);
     if (rc == 0) {
@@ -99,6 +105,20 @@ static int fuzz_look(struct idts_link *link)
     struct fuzz_platform *platform = link->priv;
 
     return say(platform, platform->check_rc);
+}
+
+/* No descriptor: the platform's waits are answers from the input. */
+static int fuzz_fds(struct idts_backend *be, struct idts_link *link, int *fds, int max)
+{
+    (void)be, (void)link, (void)fds, (void)max;
+    return 0;
+}
+
+/* Whether the peer's inbox is there: the same answer as whether its link is. */
+static int fuzz_listening(struct idts_backend *be, const char *peer, const char *key)
+{
+    (void)peer, (void)key;
+    return say(be->priv, ((struct fuzz_platform *)be->priv)->check_rc);
 }
 
 static void fuzz_unlink(struct idts_backend *be, struct idts_link *link)
@@ -156,6 +176,8 @@ static const struct idts_backend_ops fuzz_backend_ops = {
     .listen = fuzz_listen,
     .knock = fuzz_knock,
     .knocked = fuzz_knocked,
+    .fds = fuzz_fds,
+    .listening = fuzz_listening,
 };
 
 void fuzz_backend_open(struct idts_backend *be, struct fuzz_platform *platform)
@@ -173,10 +195,12 @@ void fuzz_platform_offer(struct fuzz_platform *platform, struct idts_backend *be
                          uint32_t ring_size)
 {
     struct idts_tunnel creator;
-    int rc = idts_tunnel_create(&creator, be, be->instance, "offer", ring_size);
+    int rc = idts_tunnel_create(&creator, be, be->instance, "inbox", "offer", ring_size);
 
     fuzz_check(rc == 0, "cannot create a tunnel with rings of %u bytes: %d", ring_size, rc);
     memcpy(platform->offer_ctrl, creator.link.ctrl, IDTS_CTRL_SIZE);
     platform->offer_data_size = creator.link.data_size;
     idts_tunnel_close(&creator);
+    /* The honest creator was the harness's, not the tunnel under test. */
+    platform->notified = 0;
 }

@@ -35,6 +35,7 @@ struct fuzz_platform {
     struct idts_link *link;
     unsigned notified;
     int said_gone;
+    char mapped_key[IDTS_KEY_MAX]; /* the one key map() answers */
 };
 
 /* Open *be as this platform's backend, "fuzz" for host and instance. */

@@ -116,7 +116,7 @@ static void peer_send(struct fuzz_peer *peer, struct fuzz_input *in)
 
     if (rc == 0) {
         fill_pattern(payload, length, ring->flight.next_number);
-        idts_ring_commit(&peer->out, tag, length);
+        idts_ring_commit(&peer->out, IDTS_RECORD_DATA, tag, length);
         if (!ring->tainted && !ring->untracked)
             queue_push(&ring->flight, length, tag);
         ring->flight.next_number++;

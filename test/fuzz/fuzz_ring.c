@@ -133,7 +133,7 @@ static void commit(struct ring_pair *p, uint32_t length, uint8_t tag)
         return;
     if (length > p->reserved_length)
         length = p->reserved_length;
-    idts_ring_commit(&p->tx, tag, length);
+    idts_ring_commit(&p->tx, IDTS_RECORD_DATA, tag, length);
     fuzz_committed(&p->peer, length, tag);
     p->reserved = 0;
 }

@@ -2,13 +2,15 @@
 /* Copyright (c) 2026, the idts authors */
 /*
  * Fuzz target "shm_offer": what an attacher takes from a creator over the
- * shm backend's socket (common/idts_backend_shm.c, map()): the offer message
+ * shm backend's inbox (common/idts_backend_shm.c, map()): the offer message
  * and the descriptors sent with it, as a hostile process of the same user
- * sends them. The harness is that creator, for real: it listens on the
- * abstract socket the backend connects to ("idts-" and the key, the shm
- * ends' contract) and sends memfds, eventfds, pipes and sockets. map() must
- * take exactly the offers the backend documents, map what it took in full,
- * and leave no descriptor of the creator's open unless the link keeps it.
+ * sends them. The harness is that creator, for real: it connects to the
+ * abstract SOCK_SEQPACKET socket the backend listens on ("idts-" and the
+ * inbox key, the shm ends' contract) and sends memfds, eventfds, pipes and
+ * sockets. map() must take exactly the offers the backend documents, map
+ * what it took in full, refuse a broken offer for its key (and only then
+ * say anything but "not yet"), and leave no descriptor of the creator's
+ * open once the backend is closed.
  */
 #define _GNU_SOURCE
 #include "fuzz_ops.h"
@@ -37,11 +39,11 @@ struct offer {
     uint32_t magic;
     uint32_t reserved;
     uint64_t data_size;
+    char key[IDTS_KEY_MAX];
 };
 
 static struct idts_backend be;
-static int listen_fd = -1;
-static char key[IDTS_KEY_MAX];
+static char key[IDTS_KEY_MAX], inbox[IDTS_KEY_MAX];
 
 static int count_fds(void)
 {
@@ -55,27 +57,33 @@ static int count_fds(void)
     return n;
 }
 
-/* The listening end of the creator, once for the process. */
-static void listen_once(void)
+/* The attacher's backend, listening on its inbox, afresh for every input:
+ * what an input left in it is closed with it. */
+static void open_attacher(void)
+{
+    snprintf(key, sizeof(key), "fuzz-offer-%d", (int)getpid());
+    snprintf(inbox, sizeof(inbox), "fuzz-inbox-%d", (int)getpid());
+    fuzz_check(idts_backend_open(&be, "shm") == 0, "no shm backend: %s", be.why);
+    fuzz_check(be.ops->listen(&be, inbox) == 0, "cannot listen: %s", strerror(errno));
+}
+
+/* The creator's connection to the attacher's inbox. */
+static int connect_inbox(void)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    int n;
+    int n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-%s", inbox);
+    int conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-    if (listen_fd >= 0)
-        return;
-    fuzz_check(idts_backend_open(&be, "shm") == 0, "no shm backend: %s", be.why);
-    snprintf(key, sizeof(key), "fuzz-offer-%d", (int)getpid());
-    n = snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1, "idts-%s", key);
-    listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    fuzz_check(listen_fd >= 0 &&
-                   bind(listen_fd, (struct sockaddr *)&addr,
-                        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) == 0 &&
-                   listen(listen_fd, 4) == 0,
-               "cannot listen: %s", strerror(errno));
+    fuzz_check(conn >= 0 && connect(conn, (struct sockaddr *)&addr,
+                                    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                                                (size_t)n)) == 0,
+               "cannot connect to the inbox: %s", strerror(errno));
+    return conn;
 }
 
 /* What the attacher must find to take the offer. */
 struct expectation {
+    int ours;     /* a message that is an offer for our key, sent */
     int valid;    /* an offer as documented */
     int may_fail; /* valid, but the memfd refuses a writable shared mapping */
     uint64_t offered;
@@ -146,10 +154,12 @@ static size_t message_of(struct fuzz_input *in, uint8_t flags, struct offer *msg
         length = sizeof(*msg);
         msg->data_size = (uint64_t)IDTS_RING_MIN_SIZE << fuzz_u8(in) % 10;
         msg->magic = fuzz_u8(in) ? OFFER_MAGIC : ~OFFER_MAGIC;
+        snprintf(msg->key, sizeof(msg->key), "%s", key);
     }
     e->offered = msg->data_size;
-    e->valid = length == sizeof(*msg) && msg->magic == OFFER_MAGIC && msg->data_size > 0 &&
-               msg->data_size <= 2 * (uint64_t)IDTS_RING_MAX_SIZE;
+    e->ours = length == sizeof(*msg) && msg->magic == OFFER_MAGIC &&
+              strncmp(msg->key, key, sizeof(msg->key)) == 0;
+    e->valid = e->ours && msg->data_size > 0 && msg->data_size <= 2 * (uint64_t)IDTS_RING_MAX_SIZE;
     return length;
 }
 
@@ -181,11 +191,12 @@ static void send_offer(int conn, struct fuzz_input *in, struct expectation *e)
         cmsg->cmsg_len = CMSG_LEN(n * sizeof(int));
         memcpy(CMSG_DATA(cmsg), fds, n * sizeof(int));
     }
-    /* A message of no bytes carries no descriptors on a stream socket. */
-    if (!(flags & 1) && length > 0)
+    /* A creator that hangs up without a word is no offer. */
+    if (!(flags & 1))
         fuzz_check(sendmsg(conn, &m, MSG_NOSIGNAL) == (ssize_t)length, "sendmsg: %s",
                    strerror(errno));
-    e->valid &= !(flags & 1) && length > 0;
+    e->ours &= !(flags & 1);
+    e->valid &= e->ours;
     for (i = 0; i < n; i++)
         close(fds[i]);
 }
@@ -207,23 +218,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_input in = {data, size};
     struct idts_link link = {.live_offset = offsetof(struct idts_ctrl, attacher_live)};
     struct expectation e = {0};
-    int before, conn, rc;
+    int before = count_fds(), conn, rc;
 
-    listen_once();
-    before = count_fds();
+    open_attacher();
     rc = be.ops->map(&be, be.instance, key, &link);
     fuzz_check(rc == -EAGAIN, "map before the creator sent anything: %d", rc);
-    conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    fuzz_check(conn >= 0, "accept: %s", strerror(errno));
+    conn = connect_inbox();
     send_offer(conn, &in, &e);
     close(conn);
     rc = be.ops->map(&be, be.instance, key, &link);
     fuzz_check(rc != 0 || e.valid, "took an offer the backend does not document");
     fuzz_check(rc == 0 || !e.valid || e.may_fail, "refused a valid offer: %d", rc);
-    fuzz_check(rc != -EAGAIN, "an offer sent in full is not there yet");
+    fuzz_check((rc == -EAGAIN) == !e.ours, "%s (%d)",
+               e.ours ? "an offer for our key sent in full is not there yet"
+                      : "a message that is no offer for our key answered",
+               rc);
     if (rc == 0)
         check_mapped(&link, &e);
     be.ops->unlink(&be, &link);
+    idts_backend_close(&be);
     fuzz_check(count_fds() == before, "%d descriptors left open", count_fds() - before);
     return 0;
 }

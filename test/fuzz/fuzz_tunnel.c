@@ -125,7 +125,7 @@ static void peer_init(struct harness *h)
 static void connect_creator(struct harness *h, struct fuzz_input *in, uint32_t size)
 {
     unsigned tries = fuzz_u8(in) % 4 + 1;
-    int rc = idts_tunnel_create(&h->tunnel, &h->be, "fuzz", "fuzz", size), decided = 0;
+    int rc = idts_tunnel_create(&h->tunnel, &h->be, "fuzz", "fuzz", "fuzz", size), decided = 0;
     uint8_t live;
 
     fuzz_check(rc == 0, "create failed: %d", rc);

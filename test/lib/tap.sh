@@ -23,3 +23,10 @@ tap_end() {
     echo "1..$n"
     exit $failed
 }
+
+# show FILE: FILE as TAP comments. mpirun's captured output may hold NUL
+# bytes (PRRTE's help messages end in one) and lack a last newline, which
+# would swallow the next test point.
+show() {
+    tr -d '\000' < "$1" | sed -e 's/^/# /' -e '$a\'
+}

@@ -144,7 +144,7 @@ static void put(struct ring_model *ring, uint32_t length)
         ring->wraps++;
     }
     ring->record_at[((ring->tx.head + ring->tx.pad) & mask) / 8] = 1;
-    idts_ring_commit(&ring->tx, 0, length);
+    idts_ring_commit(&ring->tx, IDTS_RECORD_DATA, 0, length);
     if ((ring->tx.head & mask) == 0)
         ring->wraps++; /* it ended exactly at the end of the ring */
     idts_ring_peek(&ring->rx, &record);

@@ -6,8 +6,9 @@
  *
  *   idts_peer [options] create|attach PEER KEY check|bench|endless
  *
- * PEER is the other end's instance (on xen its domain id) or "self". Both ends
- * run the same mode:
+ * PEER is the other end's instance (on xen its domain id) or "self". The
+ * attacher listens on the inbox KEY-in, where the creator hands the region
+ * over (the shm backend does). Both ends run the same mode:
  *   check    ping-pong records of every size class, then stream checksummed
  *            records each way; prints TAP lines, exit 0 iff all arrived intact;
  *   bench    8-byte one-way latency and the bandwidth of the checksummed
@@ -304,6 +305,7 @@ int main(int argc, char **argv)
     struct idts_backend be;
     struct options o;
     const char *peer, *key, *mode;
+    char inbox[IDTS_KEY_MAX];
     int rc;
 
     parse(argc, argv, &o);
@@ -319,8 +321,11 @@ int main(int argc, char **argv)
     peer = strcmp(argv[optind + 1], "self") == 0 ? be.instance : argv[optind + 1];
     printf("# backend %s, host %s, instance %s, peer %s, %s\n", be.ops->name, be.host, be.instance,
            peer, creator ? "creator" : "attacher");
-    rc = creator ? idts_tunnel_create(&tunnel, &be, peer, key, o.ring_size)
-                 : idts_tunnel_attach(&tunnel, &be, peer, key);
+    snprintf(inbox, sizeof(inbox), "%s-in", key);
+    rc = creator ? idts_tunnel_create(&tunnel, &be, peer, inbox, key, o.ring_size)
+                 : be.ops->listen(&be, inbox);
+    if (!creator && rc == 0)
+        rc = idts_tunnel_attach(&tunnel, &be, peer, key);
     if (rc == 0)
         rc = idts_tunnel_connect_wait(&tunnel, o.timeout_s * 1000);
     ok(rc == 0, "tunnel connects", rc);

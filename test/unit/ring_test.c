@@ -61,7 +61,7 @@ static int push(struct fixture *f, uint32_t length)
     if (rc)
         return rc;
     memcpy(payload, pattern_at(length), length);
-    idts_ring_commit(&f->tx, (uint8_t)length, length);
+    idts_ring_commit(&f->tx, IDTS_RECORD_DATA, (uint8_t)length, length);
     return 0;
 }
 

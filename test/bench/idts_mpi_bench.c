@@ -35,12 +35,13 @@ static void check(int size, const char *what)
 }
 
 /* With a budget, how many of what took `took` seconds fit in it: rank 0's
- * answer, from 1 to max. */
+ * answer, from MIN_TIMED (a median of one or two is a guess) to max. */
+#define MIN_TIMED 5
 static int fit(double took, int max)
 {
     int n = took > 0 ? (int)(budget / took) : max;
 
-    n = n < 1 ? 1 : n > max ? max : n;
+    n = n < MIN_TIMED ? MIN_TIMED : n > max ? max : n;
     MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return n;
 }
@@ -189,6 +190,10 @@ int main(int argc, char **argv)
         static const int sizes[] = {1, 8, 64, 512, 4096, 32768, 262144, 1 << 20, MAX_SIZE};
         size_t i;
 
+        /* The first messages open the connection (a tunnel, its grants
+         * mapped), which is no part of the first figure. */
+        for (i = 0; i < 20; i++)
+            ping_pong(8);
         for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
             double us = latency(sizes[i]), mbps = bandwidth(sizes[i]);
 

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
@@ -111,6 +112,30 @@ static char *read_node(struct xen_backend *xb, const char *path)
     return xs_read(xb->xs, XBT_NULL, path, &len);
 }
 
+/* xenstored lets a domain have a few transactions open at once (its -t,
+ * 10 by default) and refuses more with ENOSPC; a guest's processes all
+ * share the guest's one connection, so with many ranks in a guest a start
+ * can be refused until another rank's transaction ends. Wait for that, up
+ * to XS_BUSY_TRIES pauses (10 s in all). */
+#define XS_BUSY_TRIES    2000
+#define XS_BUSY_PAUSE_NS 5000000
+
+static xs_transaction_t start_transaction(struct xen_backend *xb)
+{
+    const struct timespec pause = {.tv_nsec = XS_BUSY_PAUSE_NS};
+    int tries;
+
+    for (tries = 0; tries < XS_BUSY_TRIES; tries++) {
+        xs_transaction_t t = xs_transaction_start(xb->xs);
+
+        if (t != XBT_NULL || errno != ENOSPC)
+            return t;
+        nanosleep(&pause, NULL);
+    }
+    errno = ENOSPC;
+    return XBT_NULL;
+}
+
 /* Write path = value, readable by domain `reader` (or by all with -1), in one
  * transaction so that a watcher sees the node only with its final rights. */
 static int write_node(struct xen_backend *xb, const char *path, const char *value, int reader)
@@ -124,7 +149,7 @@ static int write_node(struct xen_backend *xb, const char *path, const char *valu
     int tries;
 
     for (tries = 0; tries < 16; tries++) {
-        xs_transaction_t t = xs_transaction_start(xb->xs);
+        xs_transaction_t t = start_transaction(xb);
 
         if (t == XBT_NULL)
             return -errno;

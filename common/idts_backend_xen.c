@@ -113,24 +113,30 @@ static char *read_node(struct xen_backend *xb, const char *path)
 }
 
 /* xenstored lets a domain have a few transactions open at once (its -t,
- * 10 by default) and refuses more with ENOSPC; a guest's processes all
- * share the guest's one connection, so with many ranks in a guest a start
- * can be refused until another rank's transaction ends. Wait for that, up
- * to XS_BUSY_TRIES pauses (10 s in all). */
-#define XS_BUSY_TRIES    2000
-#define XS_BUSY_PAUSE_NS 5000000
+ * 10 by default) and refuses more with ENOSPC, and it fails a commit with
+ * EAGAIN when a node the transaction read changed meanwhile: any new node in
+ * our directory changes the directory. A guest's processes all share the
+ * guest's one connection and our directory, so with many ranks in a guest
+ * setting up tunnels at once both happen often. Wait and try again, up to
+ * XS_BUSY_TRIES pauses of 1 to 8 ms (a few seconds in all), the length
+ * different from one process to the next so that they fall out of step. */
+#define XS_BUSY_TRIES 2000
 
-static xs_transaction_t start_transaction(struct xen_backend *xb)
+static void busy_pause(int tries)
 {
-    const struct timespec pause = {.tv_nsec = XS_BUSY_PAUSE_NS};
-    int tries;
+    const struct timespec pause = {.tv_nsec = (1 + (getpid() + tries) % 8) * 1000000L};
 
-    for (tries = 0; tries < XS_BUSY_TRIES; tries++) {
+    nanosleep(&pause, NULL);
+}
+
+static xs_transaction_t start_transaction(struct xen_backend *xb, int *tries)
+{
+    for (; *tries < XS_BUSY_TRIES; ++*tries) {
         xs_transaction_t t = xs_transaction_start(xb->xs);
 
         if (t != XBT_NULL || errno != ENOSPC)
             return t;
-        nanosleep(&pause, NULL);
+        busy_pause(*tries);
     }
     errno = ENOSPC;
     return XBT_NULL;
@@ -148,8 +154,8 @@ static int write_node(struct xen_backend *xb, const char *path, const char *valu
     unsigned count = reader < 0 || (unsigned)reader == xb->domid ? 1 : 2;
     int tries;
 
-    for (tries = 0; tries < 16; tries++) {
-        xs_transaction_t t = start_transaction(xb);
+    for (tries = 0; tries < XS_BUSY_TRIES; tries++) {
+        xs_transaction_t t = start_transaction(xb, &tries);
 
         if (t == XBT_NULL)
             return -errno;
@@ -164,6 +170,7 @@ static int write_node(struct xen_backend *xb, const char *path, const char *valu
             return 0;
         if (errno != EAGAIN)
             return -errno;
+        busy_pause(tries);
     }
     return -EAGAIN;
 }

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
@@ -111,6 +112,36 @@ static char *read_node(struct xen_backend *xb, const char *path)
     return xs_read(xb->xs, XBT_NULL, path, &len);
 }
 
+/* xenstored lets a domain have a few transactions open at once (its -t,
+ * 10 by default) and refuses more with ENOSPC, and it fails a commit with
+ * EAGAIN when a node the transaction read changed meanwhile: any new node in
+ * our directory changes the directory. A guest's processes all share the
+ * guest's one connection and our directory, so with many ranks in a guest
+ * setting up tunnels at once both happen often. Wait and try again, up to
+ * XS_BUSY_TRIES pauses of 1 to 8 ms (a few seconds in all), the length
+ * different from one process to the next so that they fall out of step. */
+#define XS_BUSY_TRIES 2000
+
+static void busy_pause(int tries)
+{
+    const struct timespec pause = {.tv_nsec = (1 + (getpid() + tries) % 8) * 1000000L};
+
+    nanosleep(&pause, NULL);
+}
+
+static xs_transaction_t start_transaction(struct xen_backend *xb, int *tries)
+{
+    for (; *tries < XS_BUSY_TRIES; ++*tries) {
+        xs_transaction_t t = xs_transaction_start(xb->xs);
+
+        if (t != XBT_NULL || errno != ENOSPC)
+            return t;
+        busy_pause(*tries);
+    }
+    errno = ENOSPC;
+    return XBT_NULL;
+}
+
 /* Write path = value, readable by domain `reader` (or by all with -1), in one
  * transaction so that a watcher sees the node only with its final rights. */
 static int write_node(struct xen_backend *xb, const char *path, const char *value, int reader)
@@ -123,8 +154,8 @@ static int write_node(struct xen_backend *xb, const char *path, const char *valu
     unsigned count = reader < 0 || (unsigned)reader == xb->domid ? 1 : 2;
     int tries;
 
-    for (tries = 0; tries < 16; tries++) {
-        xs_transaction_t t = xs_transaction_start(xb->xs);
+    for (tries = 0; tries < XS_BUSY_TRIES; tries++) {
+        xs_transaction_t t = start_transaction(xb, &tries);
 
         if (t == XBT_NULL)
             return -errno;
@@ -139,6 +170,7 @@ static int write_node(struct xen_backend *xb, const char *path, const char *valu
             return 0;
         if (errno != EAGAIN)
             return -errno;
+        busy_pause(tries);
     }
     return -EAGAIN;
 }

@@ -21,6 +21,12 @@
 #   LOG          where the verbose output goes, the program's stderr with it
 #                (default idts-job.log)
 #   TIMEOUT      seconds the job may take (default 3600)
+#   REQUIRE      xen: first run idts-info --require xen once on every VM of
+#                the hostfile, and stop before the job if a VM is not ready
+#                for idts's xen backend (idts-info says what to fix there)
+# This directory must be at the same path on every VM (a shared file
+# system, or a copy): every rank reads the parameter file that mpirun
+# --tune names, and a rank that cannot read it silently runs without it.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 log=${LOG:-idts-job.log}
@@ -28,6 +34,15 @@ export OMPI_MCA_mca_base_component_path=${IDTS_PREFIX:-/usr/local}/lib/openmpi:S
 # Open MPI 5's mpirun hands that path to PMIx too, which would warn about
 # idts; PMIx's own path (always searched) is enough for PMIx.
 export PMIX_MCA_mca_base_component_path=
+if [ "${REQUIRE:-}" = xen ]; then
+    # One idts-info per VM; its output says which VM lacks what.
+    if ! timeout 300 mpirun --hostfile "${HOSTFILE:-hosts}" --map-by ppr:1:node --tag-output \
+        idts-info --require xen > "$log.check" 2>&1; then
+        cat "$log.check" >&2
+        echo "idts-mpirun.sh: not every VM is ready for idts's xen backend (above)" >&2
+        exit 1
+    fi
+fi
 # mpirun passes the OMPI_MCA_ variables on to every rank.
 timeout "${TIMEOUT:-3600}" mpirun --hostfile "${HOSTFILE:-hosts}" ${NP:+-np "$NP"} \
     --tune "$here/idts-multihost.conf" --mca btl_base_verbose 10 "$@" 2> "$log"

@@ -86,13 +86,14 @@ info_test() {
     sed 's/^/  | /' $out
 }
 
-# wait_for SECONDS COMMAND...: until the command succeeds.
+# wait_for SECONDS COMMAND...: until the command succeeds, or SECONDS of
+# wall-clock time passed (under TCG a try itself can take longer than the
+# pause between tries).
 wait_for() {
-    local tenths=$(($1 * 10))
+    local end=$(($(date +%s) + $1))
     shift
     while ! "$@" >/dev/null 2>&1; do
-        tenths=$((tenths - 1))
-        [ $tenths -gt 0 ] || return 1
+        [ "$(date +%s)" -lt $end ] || return 1
         sleep 0.1
     done
 }

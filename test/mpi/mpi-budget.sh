@@ -15,17 +15,6 @@ set -u
 program=$build/test/mpi/mpi_alltoall_test
 peak=$(dirname "$0")/../lib/shmem-peak
 
-# Re-number the program's own TAP lines into ours.
-relay() {
-    local line
-    while read -r line; do
-        case "$line" in
-        "ok "*) ok 0 "${line#ok * - }" ;;
-        "not ok "*) ok 1 "${line#not ok * - }" ;;
-        esac
-    done
-}
-
 run() {
     local ranks=$1
     shift

@@ -91,20 +91,6 @@ struct xen_link {
     char peer_node[XEN_PATH_MAX]; /* the peer's: gone means the peer is */
 };
 
-/* The libraries log every failure to stderr; failures here are answers. */
-static void quiet_message(struct xentoollog_logger *logger, xentoollog_level level, int errnoval,
-                          const char *context, const char *format, va_list args)
-{
-    (void)logger, (void)level, (void)errnoval, (void)context, (void)format, (void)args;
-}
-
-static void quiet_destroy(struct xentoollog_logger *logger)
-{
-    (void)logger;
-}
-
-static struct xentoollog_logger quiet = {.vmessage = quiet_message, .destroy = quiet_destroy};
-
 static char *read_node(struct xen_backend *xb, const char *path)
 {
     unsigned len;
@@ -326,12 +312,12 @@ static int xen_be_open(struct idts_backend *be)
         rc = xenstore_failed(be, errno);
     else
         rc = read_identity(be, xb);
-    if (rc == 0 && !(xb->gntshr = xengntshr_open(&quiet, 0)))
+    if (rc == 0 && !(xb->gntshr = xengntshr_open(&idts_xen_quiet, 0)))
         rc = device_failed(be, errno, "/dev/xen/gntalloc", "xen-gntalloc");
-    if (rc == 0 && !(xb->gnttab = xengnttab_open(&quiet, 0)))
+    if (rc == 0 && !(xb->gnttab = xengnttab_open(&idts_xen_quiet, 0)))
         rc = device_failed(be, errno, "/dev/xen/gntdev", "xen-gntdev");
     if (rc == 0) {
-        evtchn = xenevtchn_open(&quiet, 0);
+        evtchn = xenevtchn_open(&idts_xen_quiet, 0);
         if (evtchn)
             xenevtchn_close(evtchn);
         else
@@ -360,7 +346,7 @@ static struct xen_link *link_new(struct idts_backend *be, unsigned peer, int cre
         xl->xb = be->priv;
         xl->peer = peer;
         xl->creator = creator;
-        xl->evtchn = xenevtchn_open(&quiet, 0);
+        xl->evtchn = xenevtchn_open(&idts_xen_quiet, 0);
         if (!xl->evtchn) {
             free(xl);
             xl = NULL;

@@ -29,7 +29,7 @@ static void quiet_destroy(struct xentoollog_logger *logger)
     (void)logger;
 }
 
-static struct xentoollog_logger quiet = {.vmessage = quiet_message, .destroy = quiet_destroy};
+struct xentoollog_logger idts_xen_quiet = {.vmessage = quiet_message, .destroy = quiet_destroy};
 
 long idts_xen_grant_limit(void)
 {
@@ -58,7 +58,7 @@ static int could_share(xengntshr_handle *shr, unsigned domid, long n)
 /* The largest number of pages that could be shared at once, by bisection. */
 static long available(unsigned domid, long limit, char *why, size_t len)
 {
-    xengntshr_handle *shr = xengntshr_open(&quiet, 0);
+    xengntshr_handle *shr = xengntshr_open(&idts_xen_quiet, 0);
     long low = 0, high = limit, mid;
 
     if (!shr) {
@@ -79,7 +79,7 @@ static long available(unsigned domid, long limit, char *why, size_t len)
 /* GNTTABOP_query_size for this domain: its grant table's frames. */
 static void table_size(struct idts_xen_grants *grants)
 {
-    xencall_handle *xc = xencall_open(&quiet, 0);
+    xencall_handle *xc = xencall_open(&idts_xen_quiet, 0);
     struct gnttab_query_size *query = xc ? xencall_alloc_buffer(xc, sizeof(*query)) : NULL;
 
     if (query) {

@@ -22,6 +22,11 @@ struct idts_xen_grants {
     char why[160];     /* why a figure is unknown */
 };
 
+struct xentoollog_logger;
+/* A logger for the Xen libraries that prints nothing: their failures are
+ * answers to idts, which says what they mean itself. */
+extern struct xentoollog_logger idts_xen_quiet;
+
 /* xen_gntalloc's limit, or 0 when it is not known. */
 long idts_xen_grant_limit(void);
 

@@ -14,9 +14,11 @@
  * port for the peer domain, the attacher binds to it interdomain.
  *
  * XenStore: every end writes only under its own /local/domain/<domid>/data/idts
- * (the one place a guest may write), each node readable by the peer domain
- * only, and every value starts with the writer's pid so that a later process
- * of the same domain can remove what a killed one left:
+ * (the one place a guest may write), in one of IDTS_XEN_BUCKETS directories
+ * by a hash of the node's name (idts_xen_parse.h says why), each node
+ * readable by the peer domain only, and every value starts with the writer's
+ * pid so that a later process of the same domain can remove what a killed
+ * one left:
  *   <key>@offer           creator: "pid ctrl-ref port pages", then "pid" once
  *                         accepted, until the tunnel is closed
  *   <key>@attach          attacher: "pid", until the tunnel is closed
@@ -47,7 +49,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
@@ -98,38 +99,13 @@ static char *read_node(struct xen_backend *xb, const char *path)
     return xs_read(xb->xs, XBT_NULL, path, &len);
 }
 
-/* xenstored lets a domain have a few transactions open at once (its -t,
- * 10 by default) and refuses more with ENOSPC, and it fails a commit with
- * EAGAIN when a node the transaction read changed meanwhile: any new node in
- * our directory changes the directory. A guest's processes all share the
- * guest's one connection and our directory, so with many ranks in a guest
- * setting up tunnels at once both happen often. Wait and try again, up to
- * XS_BUSY_TRIES pauses of 1 to 8 ms (a few seconds in all), the length
- * different from one process to the next so that they fall out of step. */
-#define XS_BUSY_TRIES 2000
-
-static void busy_pause(int tries)
-{
-    const struct timespec pause = {.tv_nsec = (1 + (getpid() + tries) % 8) * 1000000L};
-
-    nanosleep(&pause, NULL);
-}
-
-static xs_transaction_t start_transaction(struct xen_backend *xb, int *tries)
-{
-    for (; *tries < XS_BUSY_TRIES; ++*tries) {
-        xs_transaction_t t = xs_transaction_start(xb->xs);
-
-        if (t != XBT_NULL || errno != ENOSPC)
-            return t;
-        busy_pause(*tries);
-    }
-    errno = ENOSPC;
-    return XBT_NULL;
-}
-
-/* Write path = value, readable by domain `reader` (or by all with -1), in one
- * transaction so that a watcher sees the node only with its final rights. */
+/* Write path = value, readable by domain `reader` (or by all with -1).
+ * A new node takes the rights of its parent, and a new bucket those of our
+ * data directory, which no other guest may read: a peer's watch fires when
+ * the rights below are set, and by then the value is whole. So no
+ * transaction is needed, and none is used: xenstored allows a domain only a
+ * few open at once (ENOSPC beyond), and all the ranks of a guest share the
+ * guest's one connection. */
 static int write_node(struct xen_backend *xb, const char *path, const char *value, int reader)
 {
     struct xs_permissions perms[2] = {
@@ -138,27 +114,11 @@ static int write_node(struct xen_backend *xb, const char *path, const char *valu
     };
     /* The owner always may read; xenstored refuses it listed twice. */
     unsigned count = reader < 0 || (unsigned)reader == xb->domid ? 1 : 2;
-    int tries;
 
-    for (tries = 0; tries < XS_BUSY_TRIES; tries++) {
-        xs_transaction_t t = start_transaction(xb, &tries);
-
-        if (t == XBT_NULL)
-            return -errno;
-        if (!xs_write(xb->xs, t, path, value, (unsigned)strlen(value)) ||
-            !xs_set_permissions(xb->xs, t, path, perms, count)) {
-            int rc = -errno;
-
-            xs_transaction_end(xb->xs, t, true);
-            return rc;
-        }
-        if (xs_transaction_end(xb->xs, t, false))
-            return 0;
-        if (errno != EAGAIN)
-            return -errno;
-        busy_pause(tries);
-    }
-    return -EAGAIN;
+    if (!xs_write(xb->xs, XBT_NULL, path, value, (unsigned)strlen(value)) ||
+        !xs_set_permissions(xb->xs, XBT_NULL, path, perms, count))
+        return -errno;
+    return 0;
 }
 
 /* A node of ours whose writer is dead is left over from a killed process. */
@@ -183,16 +143,23 @@ static int node_is_stale(struct xen_backend *xb, const char *path)
 /* Remove our nodes that match: stale ones at open, our knocks at close. */
 static void remove_nodes(struct xen_backend *xb, int (*match)(struct xen_backend *, const char *))
 {
-    char path[XEN_PATH_MAX];
-    unsigned n, i;
-    char **names = xs_directory(xb->xs, XBT_NULL, xb->dir, &n);
+    char bucket[XEN_PATH_MAX], path[2 * XEN_PATH_MAX];
+    unsigned n, i, m, j;
+    char **buckets = xs_directory(xb->xs, XBT_NULL, xb->dir, &n);
 
-    for (i = 0; names && i < n; i++) {
-        snprintf(path, sizeof(path), "%s/%s", xb->dir, names[i]);
-        if (match(xb, path))
-            xs_rm(xb->xs, XBT_NULL, path);
+    for (i = 0; buckets && i < n; i++) {
+        char **names;
+
+        snprintf(bucket, sizeof(bucket), "%s/%s", xb->dir, buckets[i]);
+        names = xs_directory(xb->xs, XBT_NULL, bucket, &m);
+        for (j = 0; names && j < m; j++) {
+            snprintf(path, sizeof(path), "%s/%s", bucket, names[j]);
+            if (match(xb, path))
+                xs_rm(xb->xs, XBT_NULL, path);
+        }
+        free(names);
     }
-    free(names);
+    free(buckets);
 }
 
 static int is_my_knock(struct xen_backend *xb, const char *path)
@@ -270,10 +237,19 @@ static int read_identity(struct idts_backend *be, struct xen_backend *xb)
     return 0;
 }
 
+/* The path of node key@suffix of domain domid. */
+static void node_path(char *path, size_t len, unsigned domid, const char *key, const char *suffix)
+{
+    char name[IDTS_KEY_MAX + 32];
+
+    snprintf(name, sizeof(name), "%s@%s", key, suffix);
+    idts_xen_node_path(path, len, domid, name);
+}
+
 /* Where the end of domain domid that listens on `key` has its inbox node. */
 static void inbox_path(char *path, size_t len, unsigned domid, const char *key)
 {
-    snprintf(path, len, "/local/domain/%u/data/idts/%s@inbox", domid, key);
+    node_path(path, len, domid, key, "inbox");
 }
 
 static void xen_be_close(struct idts_backend *be)
@@ -360,9 +336,8 @@ static void set_paths(struct xen_link *xl, const char *key)
     const char *ours = xl->creator ? "offer" : "attach";
     const char *theirs = xl->creator ? "attach" : "offer";
 
-    snprintf(xl->node, sizeof(xl->node), "%s/%s@%s", xl->xb->dir, key, ours);
-    snprintf(xl->peer_node, sizeof(xl->peer_node), "/local/domain/%u/data/idts/%s@%s", xl->peer,
-             key, theirs);
+    node_path(xl->node, sizeof(xl->node), xl->xb->domid, key, ours);
+    node_path(xl->peer_node, sizeof(xl->peer_node), xl->peer, key, theirs);
 }
 
 /* Says in be->why which step failed, for the user's error message. */
@@ -640,7 +615,7 @@ static int xen_be_knock(struct idts_backend *be, const char *peer, const char *k
                         size_t len)
 {
     struct xen_backend *xb = be->priv;
-    char path[XEN_PATH_MAX], value[2 * XEN_KNOCK_MAX + 16];
+    char path[XEN_PATH_MAX], knock[32], value[2 * XEN_KNOCK_MAX + 16];
     unsigned domid;
     char *inbox;
     int n, rc = peer_domid(peer, &domid);
@@ -654,7 +629,8 @@ static int xen_be_knock(struct idts_backend *be, const char *peer, const char *k
     if (!inbox)
         return -EAGAIN;
     free(inbox);
-    snprintf(path, sizeof(path), "%s/%s@knock-%d-%u", xb->dir, key, (int)getpid(), xb->knocks++);
+    snprintf(knock, sizeof(knock), "knock-%d-%u", (int)getpid(), xb->knocks++);
+    node_path(path, sizeof(path), xb->domid, key, knock);
     n = snprintf(value, sizeof(value), "%d ", (int)getpid());
     idts_xen_to_hex(msg, len, value + n);
     return write_node(xb, path, value, (int)domid);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,21 @@ static int skip(const char **s, const char *prefix)
     return 1;
 }
 
+/* FNV-1a: names that differ in a digit land in different buckets. */
+static unsigned bucket_of(const char *name)
+{
+    uint32_t hash = 2166136261u;
+
+    for (; *name; name++)
+        hash = (hash ^ (uint8_t)*name) * 16777619u;
+    return hash % IDTS_XEN_BUCKETS;
+}
+
+void idts_xen_node_path(char *path, size_t len, unsigned domid, const char *name)
+{
+    snprintf(path, len, "/local/domain/%u/data/idts/%02x/%s", domid, bucket_of(name), name);
+}
+
 int idts_xen_knock_for(const char *path, const char *inbox)
 {
     size_t digits;
@@ -112,5 +128,8 @@ int idts_xen_knock_for(const char *path, const char *inbox)
         return 0;
     digits = strspn(path, "0123456789");
     path += digits;
-    return digits > 0 && skip(&path, "/data/idts/") && skip(&path, inbox) && skip(&path, "@knock-");
+    if (digits == 0 || !skip(&path, "/data/idts/") || strspn(path, "0123456789abcdef") != 2)
+        return 0;
+    path += 2;
+    return skip(&path, "/") && skip(&path, inbox) && skip(&path, "@knock-");
 }

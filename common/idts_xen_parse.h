@@ -27,8 +27,21 @@ int idts_xen_parse_offer(const char *value, uint32_t max_pages, uint32_t *ctrl_r
 void idts_xen_to_hex(const uint8_t *bytes, size_t len, char *out);
 int idts_xen_parse_knock(const char *value, uint8_t *msg, size_t len);
 
+/* xenstored refuses an unprivileged domain a node whose record (value,
+ * rights, and the names of its children) reaches 2048 bytes, so one
+ * directory holds a few dozen of our node names at most, while a guest of a
+ * full node has hundreds (a few per tunnel). Our nodes are spread over
+ * IDTS_XEN_BUCKETS directories by a hash of their name:
+ * /local/domain/<domid>/data/idts/<bucket, 2 hex digits>/<name>. The
+ * directories stay for the domain's life: removing one could take a node
+ * another process has just written in it. */
+#define IDTS_XEN_BUCKETS 32u
+
+/* The path of node `name` of domain domid into path (len bytes). */
+void idts_xen_node_path(char *path, size_t len, unsigned domid, const char *name);
+
 /* Nonzero if a watch event's path names a knock node addressed to inbox:
- * /local/domain/<domid>/data/idts/<inbox>@knock-... */
+ * /local/domain/<domid>/data/idts/<bucket>/<inbox>@knock-... */
 int idts_xen_knock_for(const char *path, const char *inbox);
 
 #endif

@@ -113,10 +113,17 @@ static int starts(const char *s, const char *prefix, const char **after)
     return strncmp(s, prefix, n) == 0;
 }
 
-/* /local/domain/<domid>/data/idts/<inbox>@knock-... */
+static int bucket(const char *s, const char **after)
+{
+    *after = s + 2;
+    return strspn(s, "0123456789abcdef") == 2 && s[2] == '/';
+}
+
+/* /local/domain/<domid>/data/idts/<bucket>/<inbox>@knock-...; and the path
+ * a knocker writes is one its reader takes. */
 static void check_knock_path(struct fuzz_input *in)
 {
-    char inbox[UINT8_MAX + 1], *path;
+    char inbox[UINT8_MAX + 1], name[UINT8_MAX + 32], written[2 * UINT8_MAX], *path;
     const char *at;
     size_t domid_digits;
     int good;
@@ -124,11 +131,15 @@ static void check_knock_path(struct fuzz_input *in)
     inbox[fuzz_bytes(in, inbox, fuzz_u8(in))] = '\0';
     path = rest(in);
     good = starts(path, "/local/domain/", &at) && (domid_digits = strspn(at, "0123456789")) > 0 &&
-           starts(at + domid_digits, "/data/idts/", &at) && starts(at, inbox, &at) &&
-           starts(at, "@knock-", &at);
+           starts(at + domid_digits, "/data/idts/", &at) && bucket(at, &at) &&
+           starts(at + 1, inbox, &at) && starts(at, "@knock-", &at);
     fuzz_check(!idts_xen_knock_for(path, inbox) == !good, "path \"%s\", inbox \"%s\": %d", path,
                inbox, !good);
     free(path);
+    snprintf(name, sizeof(name), "%s@knock-4242-0", inbox);
+    idts_xen_node_path(written, sizeof(written), 7, name);
+    fuzz_check(idts_xen_knock_for(written, inbox), "the knock %s is not one for inbox \"%s\"",
+               written, inbox);
 }
 
 /* What a knocker writes, its reader reads back. */

@@ -497,7 +497,7 @@ static void xen_parse_seeds(void)
     xen_input("seed-offer", XEN_OFFER, max_pages, sizeof(max_pages), "4242 123 45 64");
     xen_input("seed-knock", XEN_KNOCK, len16, sizeof(len16), "4242 43434e4b01000000");
     xen_input("seed-knock-path", XEN_KNOCK_PATH, inbox_arg, strlen(inbox) + 1,
-              "/local/domain/7/data/idts/in-1234abcd-5@knock-4242-0");
+              "/local/domain/7/data/idts/1f/in-1234abcd-5@knock-4242-0");
     xen_input("seed-knock-bytes", XEN_KNOCK_BYTES, "\x0c", 1, "CONKjobivpid");
 
     /* Taken before offers were read field by field. */
@@ -508,7 +508,7 @@ static void xen_parse_seeds(void)
     xen_input("regress-offer-wrapping-pages", XEN_OFFER, max_pages, sizeof(max_pages),
               "1 2 3 4294967297");
     xen_input("regress-knock-path-sign", XEN_KNOCK_PATH, inbox_arg, strlen(inbox) + 1,
-              "/local/domain/-7/data/idts/in-1234abcd-5@knock-4242-0");
+              "/local/domain/-7/data/idts/1f/in-1234abcd-5@knock-4242-0");
 }
 
 int main(int argc, char **argv)

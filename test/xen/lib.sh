@@ -29,6 +29,17 @@ boot_system() {
     mount -t xenfs xenfs /proc/xen
 }
 
+# The idts nodes of a domain, "PATH = VALUE", as this domain may see them:
+# the leaves under its data/idts (the bucket directories between, whose
+# value is empty, stay for the domain's life).
+idts_nodes_of() { # DOMID
+    xenstore-ls -f "/local/domain/$1/data/idts" 2>/dev/null | grep -v ' = ""$'
+}
+# The path of domain DOMID's idts node NAME, if it is there.
+idts_node() { # DOMID NAME
+    idts_nodes_of "$1" | sed -n "s|^\(/local/domain/$1/data/idts/[0-9a-f]*/$2\) = .*|\1|p"
+}
+
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; }
 

@@ -269,7 +269,7 @@ int mca_btl_idts_serve_gets(mca_btl_base_endpoint_t *endpoint)
     }
     /* The records went out quietly: one look whether the peer sleeps. */
     if (endpoint->sent_records != sent)
-        idts_tunnel_wake(&endpoint->tunnel);
+        idts_tunnel_wake_consumer(&endpoint->tunnel);
     return count;
 }
 

@@ -20,7 +20,7 @@ static void count_sent(mca_btl_base_endpoint_t *endpoint, size_t bytes)
 }
 
 /* Copy a frag into the ring; -EAGAIN when it does not fit now. The caller
- * wakes the peer (idts_tunnel_wake) once it has pushed what it had. */
+ * wakes the peer (idts_tunnel_wake_consumer) once it has pushed what it had. */
 static int push_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_t *frag)
 {
     uint32_t length = (uint32_t)frag->segment.seg_len;
@@ -99,7 +99,7 @@ int mca_btl_idts_send_frag(mca_btl_base_endpoint_t *endpoint, mca_btl_idts_frag_
     else if (rc == 0)
         rc = -EAGAIN;
     if (rc == 0) {
-        idts_tunnel_wake(&endpoint->tunnel);
+        idts_tunnel_wake_consumer(&endpoint->tunnel);
         frag_sent(frag);
     } else if (rc == -EAGAIN)
         queue(endpoint, frag);
@@ -195,7 +195,7 @@ int mca_btl_idts_push_pending(mca_btl_base_endpoint_t *endpoint)
         pushed++;
     }
     if (pushed)
-        idts_tunnel_wake(&endpoint->tunnel);
+        idts_tunnel_wake_consumer(&endpoint->tunnel);
     return rc == 0 || rc == -EAGAIN ? pushed : rc;
 }
 
@@ -242,7 +242,7 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
         count++;
     }
     if (count)
-        idts_tunnel_wake(&endpoint->tunnel);
+        idts_tunnel_wake_producer(&endpoint->tunnel);
     if (rc < 0 || endpoint->state != MCA_BTL_IDTS_OPEN) {
         if (rc < 0 && endpoint->state == MCA_BTL_IDTS_OPEN)
             mca_btl_idts_endpoint_closed(endpoint, rc);

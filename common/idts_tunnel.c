@@ -371,7 +371,7 @@ int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payl
 }
 
 /* The peer asked to be woken for records (idts_abi.h, "Notification"). */
-static int wake_consumer(struct idts_tunnel *tunnel)
+int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel)
 {
     if (idts_ring_take_data_request(&tunnel->tx))
         return tunnel->backend->ops->notify(&tunnel->link);
@@ -379,24 +379,17 @@ static int wake_consumer(struct idts_tunnel *tunnel)
 }
 
 /* The peer asked to be woken for room; during a move it writes into the old region. */
-static int wake_producer(struct idts_tunnel *tunnel)
+int idts_tunnel_wake_producer(struct idts_tunnel *tunnel)
 {
     if (idts_ring_take_space_request(&tunnel->rx))
         return tunnel->backend->ops->notify(tunnel->moving ? &tunnel->old : &tunnel->link);
     return 0;
 }
 
-int idts_tunnel_wake(struct idts_tunnel *tunnel)
-{
-    int data = wake_consumer(tunnel), space = wake_producer(tunnel);
-
-    return data ? data : space;
-}
-
 static int commit(struct idts_tunnel *tunnel, uint8_t type, uint8_t tag, uint32_t length)
 {
     idts_ring_commit(&tunnel->tx, type, tag, length);
-    return wake_consumer(tunnel);
+    return idts_tunnel_wake_consumer(tunnel);
 }
 
 void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
@@ -537,7 +530,7 @@ void idts_tunnel_release_quietly(struct idts_tunnel *tunnel)
 int idts_tunnel_release(struct idts_tunnel *tunnel)
 {
     idts_ring_release(&tunnel->rx);
-    return wake_producer(tunnel);
+    return idts_tunnel_wake_producer(tunnel);
 }
 
 /* The events that hold now; errors surface through peek and reserve. */

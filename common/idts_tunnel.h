@@ -95,8 +95,9 @@ int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payl
 int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
 /* Commit without looking whether the peer sleeps and wants waking: that
  * look costs a full barrier, which waits for every store of the record's
- * copy to land. A burst of records commits quietly, then idts_tunnel_wake()
- * looks once; so does a burst of releases. */
+ * copy to land. A burst of records commits quietly, then
+ * idts_tunnel_wake_consumer() looks once; a burst of releases, then
+ * idts_tunnel_wake_producer(). */
 void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
 /* reserve + copy + commit. */
 int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length);
@@ -105,9 +106,11 @@ int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, u
 int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record);
 int idts_tunnel_release(struct idts_tunnel *tunnel);
 void idts_tunnel_release_quietly(struct idts_tunnel *tunnel);
-/* Wake the peer if it sleeps waiting for the records committed or the room
- * released quietly before. */
-int idts_tunnel_wake(struct idts_tunnel *tunnel);
+/* Wake the peer if it sleeps waiting for the records committed quietly
+ * before (consumer), or for the room released quietly before (producer).
+ * One barrier each: a caller looks only in the direction it moved. */
+int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel);
+int idts_tunnel_wake_producer(struct idts_tunnel *tunnel);
 
 /* Nonzero when idts_tunnel_peek() would find nothing: an open tunnel with no
  * record waiting. Inline, for progress loops that poll many tunnels. */

@@ -272,9 +272,11 @@ static int publish_modex(void)
     snprintf(modex.node, sizeof(modex.node), "%s", opal_process_info.nodename);
     modex.limit_pages = c->backend.share_limit;
     mca_btl_idts_inbox_key(&opal_proc_local_get()->proc_name, inbox, sizeof(inbox));
+    c->backend.why[0] = '\0';
     rc = c->backend.ops->listen(&c->backend, inbox);
     if (rc) {
-        mca_btl_idts_show_help(1, "listen failed", inbox, strerror(-rc));
+        mca_btl_idts_show_help(1, "listen failed", inbox,
+                               c->backend.why[0] ? c->backend.why : strerror(-rc));
         return OPAL_ERROR;
     }
     OPAL_MODEX_SEND(rc, MCA_BTL_IDTS_MODEX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));

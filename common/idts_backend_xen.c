@@ -347,6 +347,18 @@ static int step_failed(struct idts_backend *be, int err, const char *step)
     return -err;
 }
 
+/* xenstored refuses a domain more nodes than its quota (1000 by default)
+ * with ENOSPC: many ranks with many tunnels each reach it. */
+static int write_failed(struct idts_backend *be, int err, const char *step)
+{
+    if (err != ENOSPC)
+        return step_failed(be, err, step);
+    snprintf(be->why, sizeof(be->why),
+             "XenStore holds this domain's quota of nodes: raise it in dom0 (xenstored "
+             "--entry-nb, e.g. 4096, in XENSTORED_ARGS of /etc/default/xencommons)");
+    return -err;
+}
+
 /* gntalloc refuses more grants than its device-wide limit with ENOSPC. */
 static int share_failed(struct idts_backend *be, int err, size_t pages)
 {
@@ -419,7 +431,7 @@ static int xen_be_publish(struct idts_backend *be, struct idts_link *link, const
              (unsigned)xl->port, xl->pages);
     rc = write_node(be->priv, xl->node, value, (int)xl->peer);
     xl->published = rc == 0;
-    return rc ? step_failed(be, -rc, "publishing the offer in XenStore") : 0;
+    return rc ? write_failed(be, -rc, "publishing the offer in XenStore") : 0;
 }
 
 /* Once the attacher has said it mapped, our offer is withdrawn. */
@@ -497,7 +509,7 @@ static int xen_be_map(struct idts_backend *be, const char *peer, const char *key
     snprintf(value, sizeof(value), "%d", (int)getpid());
     rc = write_node(xb, xl->node, value, (int)domid);
     xl->published = rc == 0;
-    return rc ? step_failed(be, -rc, "writing our XenStore node") : 0;
+    return rc ? write_failed(be, -rc, "writing our XenStore node") : 0;
 }
 
 static int xen_be_notify(struct idts_link *link)
@@ -600,6 +612,7 @@ static int xen_be_listen(struct idts_backend *be, const char *key)
 {
     struct xen_backend *xb = be->priv;
     char path[XEN_PATH_MAX], value[16];
+    int rc;
 
     if (xb->inbox[0])
         return -EBUSY;
@@ -608,7 +621,8 @@ static int xen_be_listen(struct idts_backend *be, const char *key)
     strcpy(xb->inbox, key);
     inbox_path(path, sizeof(path), xb->domid, key);
     snprintf(value, sizeof(value), "%d", (int)getpid());
-    return write_node(xb, path, value, -1);
+    rc = write_node(xb, path, value, -1);
+    return rc ? write_failed(be, -rc, "writing our inbox node in XenStore") : 0;
 }
 
 static int xen_be_knock(struct idts_backend *be, const char *peer, const char *key, const void *msg,

@@ -233,6 +233,14 @@ static int check_variables(void)
     return OPAL_SUCCESS;
 }
 
+/* What the backend said went wrong, or the bare error when it said nothing. */
+static const char *backend_cause(int rc)
+{
+    const char *why = mca_btl_idts_component.backend.why;
+
+    return why[0] ? why : strerror(-rc);
+}
+
 static int open_backend(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -253,8 +261,7 @@ static int open_backend(void)
         opal_output_verbose(10, opal_btl_base_framework.framework_output, "btl:idts: disabled: %s",
                             c->backend.why);
     else
-        mca_btl_idts_show_help(0, "backend unavailable", c->backend_name,
-                               c->backend.why[0] ? c->backend.why : strerror(-rc));
+        mca_btl_idts_show_help(0, "backend unavailable", c->backend_name, backend_cause(rc));
     return OPAL_ERR_NOT_AVAILABLE;
 }
 
@@ -275,8 +282,7 @@ static int publish_modex(void)
     c->backend.why[0] = '\0';
     rc = c->backend.ops->listen(&c->backend, inbox);
     if (rc) {
-        mca_btl_idts_show_help(1, "listen failed", inbox,
-                               c->backend.why[0] ? c->backend.why : strerror(-rc));
+        mca_btl_idts_show_help(1, "listen failed", inbox, backend_cause(rc));
         return OPAL_ERROR;
     }
     OPAL_MODEX_SEND(rc, MCA_BTL_IDTS_MODEX_GLOBAL, &c->super.btl_version, &modex, sizeof(modex));

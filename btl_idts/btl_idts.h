@@ -86,6 +86,7 @@ struct mca_btl_idts_component_t {
     size_t budget, budget_per_rank;
     unsigned int get_chunk;
     unsigned int poll_interval;
+    unsigned int knock_period_us;
     int blocking; /* enum mca_btl_idts_blocking */
     unsigned int spin_time_us;
     unsigned int sleep_max_us;
@@ -103,6 +104,7 @@ struct mca_btl_idts_component_t {
     uint64_t next_registration;
     unsigned int poll_countdown;
     int64_t next_check_ns; /* when progress next looks at every peer */
+    int64_t next_knock_ns; /* when progress next reads the knock inbox */
     /* Knocks from a job our PMIx does not know yet (btl_idts_endpoint.c). */
     mca_btl_idts_knock_t held_knocks[MCA_BTL_IDTS_HELD_KNOCKS];
     int held_knock_count;
@@ -214,7 +216,9 @@ void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error);
  * the budget allows (btl_idts_budget.c). */
 #define MCA_BTL_IDTS_GROW_EVERY 16
 void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint);
-int mca_btl_idts_poll_connections(void);
+/* Advance connections under way and take knocks (read_inbox: whatever
+ * btl_idts_knock_period says, as before a sleep); returns tunnels opened. */
+int mca_btl_idts_poll_connections(bool read_inbox);
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
 int64_t mca_btl_idts_now_ns(void);
 

@@ -282,11 +282,10 @@ static int peer_listening(mca_btl_base_endpoint_t *endpoint)
  * tunnel is checked now and then. A failed check latches the tunnel's error;
  * progress delivers what the peer left, then reports it. A peer that died
  * before its tunnel opened ends the connection. */
-static void check_peers(void)
+static void check_peers(int64_t now)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     mca_btl_base_endpoint_t *endpoint, *next;
-    int64_t now = mca_btl_idts_now_ns();
     int i;
 
     if (now < c->next_check_ns)
@@ -299,21 +298,49 @@ static void check_peers(void)
         mca_btl_idts_endpoint_closed(endpoint, -ECONNRESET);
 }
 
-int mca_btl_idts_poll_connections(void)
+static int connections_under_way(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
     mca_btl_base_endpoint_t *endpoint;
-    mca_btl_idts_knock_t msg;
-    int n, opened = 0;
 
+    if (c->held_knock_count)
+        return 1;
+    OPAL_LIST_FOREACH(endpoint, &c->endpoints, mca_btl_base_endpoint_t)
+    if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
+        return 1;
+    return 0;
+}
+
+/* Knocks start connections: while some are under way, more tend to follow
+ * (a job's first exchange), so the inbox is read at every poll then; else
+ * once per btl_idts_knock_period, as each read costs system calls. */
+static void read_knocks(bool always, int64_t now)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_idts_knock_t msg;
+    int n;
+
+    if (!always && now < c->next_knock_ns && !connections_under_way())
+        return;
+    c->next_knock_ns = now + (int64_t)c->knock_period_us * 1000;
     retry_held_knocks();
     while ((n = c->backend.ops->knocked(&c->backend, &msg, sizeof(msg))) != -EAGAIN)
         if (n == (int)sizeof(msg) && !knocked(&msg))
             hold_knock(&msg);
+}
+
+int mca_btl_idts_poll_connections(bool read_inbox)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+    mca_btl_base_endpoint_t *endpoint;
+    int64_t now = mca_btl_idts_now_ns();
+    int opened = 0;
+
+    read_knocks(read_inbox, now);
     OPAL_LIST_FOREACH(endpoint, &c->endpoints, mca_btl_base_endpoint_t)
     if (endpoint->state == MCA_BTL_IDTS_CONNECTING)
         opened += advance(endpoint);
-    check_peers();
+    check_peers(now);
     return opened;
 }
 

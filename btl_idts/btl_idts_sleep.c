@@ -115,7 +115,7 @@ static void sleep_on_tunnels(void)
     /* Knocks and connections are looked at seldom while spinning, so before
      * every sleep. A peer that has not come to a tunnel may take minutes:
      * waiting for it sleeps too, sleep_max at a time. */
-    if (mca_btl_idts_poll_connections())
+    if (mca_btl_idts_poll_connections(true))
         return;
     waits = malloc(((size_t)c->open_count + 1) * sizeof(*waits));
     if (!waits)

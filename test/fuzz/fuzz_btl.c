@@ -646,6 +646,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                "the component does not open");
     btl->btl_register_error(btl, endpoint_failed);
     c->poll_interval = c->poll_countdown = 1;
+    c->knock_period_us = 0;
     for (tag = MCA_BTL_TAG_PML; tag < MCA_BTL_TAG_PML + PML_TAGS; tag++)
         mca_btl_base_active_message_trigger[tag] =
             (mca_btl_active_message_callback_t){pml_received, &h};

@@ -142,6 +142,10 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
         mca_btl_idts_fatal(endpoint, "connect failed", rc);
         return;
     }
+    /* Known by now: Open MPI decides whether ranks yield during MPI_Init,
+     * before it sends anything. */
+    if (!mca_btl_idts_may_sleep())
+        idts_tunnel_poll_only(&endpoint->tunnel);
     endpoint->state = MCA_BTL_IDTS_CONNECTING;
 }
 

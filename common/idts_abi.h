@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Copyright (c) 2026, the idts authors */
 /*
- * idts shared-memory ABI, version 4.
+ * idts shared-memory ABI, version 5.
  *
  * This header is the whole contract between the two ends of a tunnel. A peer
  * written in another language needs nothing else. The layout is the same on
@@ -90,6 +90,14 @@
  * stored cons. The re-check after the barrier is what prevents a lost
  * wake-up; the exchange means one notification per sleep.
  *
+ * The barrier waits until the header's store reaches the peer's cache, so
+ * it halves the rate of small records. An end that never sleeps may say so
+ * by storing 1 in its polls byte, once, and never sets a wait request after
+ * it; a peer that finds the byte 1 skips the barrier and the look at the
+ * wait requests. The promise may come at any time (the peer fences until it
+ * sees it), and holds for the region; an end writes it again in each region
+ * it moves to. An end that broke it would only sleep without being woken.
+ *
  * Ring sizes
  * ----------
  * The creator chooses the size of a region's rings, a power of two from
@@ -126,7 +134,8 @@
  *
  * Ends
  * ----
- * Each end has a live byte and a closed byte. An end that closes in order
+ * Each end has a live byte, a closed byte and a polls byte (see
+ * "Notification"). An end that closes in order
  * (it will write nothing more) store-releases its closed byte = 1, then
  * stores GONE in its live byte, then notifies. A peer that finds the live
  * byte GONE, or learns from the backend that the end went (shm: its socket
@@ -141,7 +150,7 @@
 #include <stdint.h>
 
 #define IDTS_ABI_MAGIC   0x53544449u /* "IDTS" in little-endian byte order */
-#define IDTS_ABI_VERSION 4u
+#define IDTS_ABI_VERSION 5u
 
 #define IDTS_CTRL_SIZE 4096u
 #define IDTS_CACHELINE 64u
@@ -239,14 +248,19 @@ struct idts_ctrl {
      * this byte 0 knows the peer died. 0 when published. (xen's unmap-notify
      * clears the live byte on a clean unmap too: hence a byte of its own.) */
     uint8_t creator_closed;
-    uint8_t pad_creator[IDTS_CACHELINE - 2];
+    /* +66, 1 byte. 1 once the creator promised never to sleep (see
+     * "Notification"); 0 when published. Never goes back to 0. */
+    uint8_t creator_polls;
+    uint8_t pad_creator[IDTS_CACHELINE - 3];
     /* +128, 1 byte. enum idts_end_state of the attacher. The creator writes
      * WAITING before publishing; the attacher writes LIVE once it has checked
      * the header and GONE when it closes (or unmap-notify does). */
     uint8_t attacher_live;
     /* +129, 1 byte. The attacher's closed byte, as creator_closed. */
     uint8_t attacher_closed;
-    uint8_t pad_attacher[IDTS_CACHELINE - 2];
+    /* +130, 1 byte. The attacher's polls byte, as creator_polls. */
+    uint8_t attacher_polls;
+    uint8_t pad_attacher[IDTS_CACHELINE - 3];
     /* +192, 192 bytes each. ring[0]: creator -> attacher; ring[1]: attacher
      * -> creator. All zero when the region is published. */
     struct idts_ring_ctrl ring[2];
@@ -264,8 +278,10 @@ _Static_assert(sizeof(struct idts_ring_ctrl) == 3 * IDTS_CACHELINE,
                "ring control is three cache lines");
 _Static_assert(offsetof(struct idts_ctrl, creator_live) == 64, "+64");
 _Static_assert(offsetof(struct idts_ctrl, creator_closed) == 65, "+65");
+_Static_assert(offsetof(struct idts_ctrl, creator_polls) == 66, "+66");
 _Static_assert(offsetof(struct idts_ctrl, attacher_live) == 128, "+128");
 _Static_assert(offsetof(struct idts_ctrl, attacher_closed) == 129, "+129");
+_Static_assert(offsetof(struct idts_ctrl, attacher_polls) == 130, "+130");
 _Static_assert(offsetof(struct idts_ctrl, ring) == 192, "+192");
 _Static_assert(offsetof(struct idts_ring_ctrl, cons) == 64, "+64");
 _Static_assert(offsetof(struct idts_ring_ctrl, consumer_waiting) == 128, "+128");

@@ -34,6 +34,18 @@ static uint8_t *closed_byte(struct idts_ctrl *ctrl, enum idts_tunnel_role role)
     return role == IDTS_TUNNEL_CREATOR ? &ctrl->creator_closed : &ctrl->attacher_closed;
 }
 
+static uint8_t *polls_byte(struct idts_ctrl *ctrl, enum idts_tunnel_role role)
+{
+    return role == IDTS_TUNNEL_CREATOR ? &ctrl->creator_polls : &ctrl->attacher_polls;
+}
+
+/* Our promise never to sleep, in a region we use (idts_abi.h, "Notification"). */
+static void promise_polling(const struct idts_tunnel *tunnel, struct idts_ctrl *ctrl)
+{
+    if (tunnel->polls)
+        __atomic_store_n(polls_byte(ctrl, tunnel->role), 1, __ATOMIC_RELAXED);
+}
+
 static void set_live(struct idts_tunnel *tunnel, uint8_t state)
 {
     __atomic_store_n(live_byte(ctrl_of(tunnel), tunnel->role), state, __ATOMIC_RELEASE);
@@ -170,6 +182,7 @@ static int make_region(struct idts_tunnel *tunnel, struct idts_link *link, const
 
     if (rc == 0) {
         init_ctrl(link->ctrl, ring_size);
+        promise_polling(tunnel, link->ctrl);
         for (i = 0; i < 2; i++) {
             bind_ring(&ring, link, i, ring_size);
             idts_ring_format(&ring);
@@ -250,6 +263,7 @@ static int connect_attacher(struct idts_tunnel *tunnel)
     if (rc < 0)
         return rc;
     bind_rings(tunnel, (uint32_t)rc);
+    promise_polling(tunnel, tunnel->link.ctrl);
     set_live(tunnel, IDTS_END_LIVE);
     return backend->ops->notify(&tunnel->link);
 }
@@ -370,10 +384,23 @@ int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payl
     return rc ? rc : full_or_gone(tunnel, idts_ring_reserve(&tunnel->tx, length, payload));
 }
 
+void idts_tunnel_poll_only(struct idts_tunnel *tunnel)
+{
+    tunnel->polls = 1;
+    if (tunnel->link.ctrl)
+        promise_polling(tunnel, tunnel->link.ctrl);
+}
+
+/* Whether the peer promised, in the region of link, never to sleep. */
+static int peer_polls(const struct idts_tunnel *tunnel, struct idts_link *link)
+{
+    return __atomic_load_n(polls_byte(link->ctrl, peer_role(tunnel)), __ATOMIC_RELAXED) != 0;
+}
+
 /* The peer asked to be woken for records (idts_abi.h, "Notification"). */
 int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel)
 {
-    if (idts_ring_take_data_request(&tunnel->tx))
+    if (!peer_polls(tunnel, &tunnel->link) && idts_ring_take_data_request(&tunnel->tx))
         return tunnel->backend->ops->notify(&tunnel->link);
     return 0;
 }
@@ -381,8 +408,10 @@ int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel)
 /* The peer asked to be woken for room; during a move it writes into the old region. */
 int idts_tunnel_wake_producer(struct idts_tunnel *tunnel)
 {
-    if (idts_ring_take_space_request(&tunnel->rx))
-        return tunnel->backend->ops->notify(tunnel->moving ? &tunnel->old : &tunnel->link);
+    struct idts_link *link = tunnel->moving ? &tunnel->old : &tunnel->link;
+
+    if (!peer_polls(tunnel, link) && idts_ring_take_space_request(&tunnel->rx))
+        return tunnel->backend->ops->notify(link);
     return 0;
 }
 
@@ -491,6 +520,7 @@ static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *rec
     }
     /* Live in the new region before gone from the old: the creator judges
      * us by the new one from then on. */
+    promise_polling(tunnel, link.ctrl);
     __atomic_store_n(live_byte(link.ctrl, tunnel->role), IDTS_END_LIVE, __ATOMIC_RELEASE);
     memcpy(payload, &move, sizeof(move));
     commit(tunnel, IDTS_RECORD_MOVE, 0, sizeof(move));
@@ -594,6 +624,8 @@ static int remaining_ms(int64_t deadline)
  * that loses no wake-up (idts_abi.h, "Notification"). */
 int idts_tunnel_arm(struct idts_tunnel *tunnel, unsigned events, uint32_t send_length)
 {
+    if (tunnel->polls)
+        return -EINVAL;
     if (events & IDTS_WAIT_RECV)
         idts_ring_ask_data(&tunnel->rx);
     if (events & IDTS_WAIT_SEND)

@@ -208,6 +208,73 @@ static void test_pingpong(void)
     ok(reap(child) == 0, "the echoing child ran clean");
 }
 
+/* An end that promised to poll echoes by polling: it may not wait. */
+static int polling_echo_child(const char *k)
+{
+    struct idts_tunnel t;
+    struct idts_record record;
+    int i, rc = idts_tunnel_attach(&t, &be, be.instance, k);
+
+    idts_tunnel_poll_only(&t);
+    if (rc == 0)
+        rc = idts_tunnel_connect_wait(&t, TIMEOUT_MS);
+    if (rc == 0 && idts_tunnel_wait(&t, IDTS_WAIT_RECV, 0, 10) != -EINVAL)
+        return 2;
+    for (i = 0; rc == 0 && i < 1000; i++) {
+        while ((rc = idts_tunnel_peek(&t, &record)) == 0)
+            ;
+        if (rc == 1)
+            while ((rc = idts_tunnel_send(&t, record.tag, record.data, record.length)) == -EAGAIN)
+                ;
+        if (rc == 0)
+            rc = idts_tunnel_release(&t);
+    }
+    idts_tunnel_close(&t);
+    return rc ? 1 : 0;
+}
+
+static void test_poll_only(void)
+{
+    uint8_t buf[256];
+    struct idts_tunnel t;
+    struct idts_record record;
+    uint32_t *waiting;
+    uint32_t i, bad = 0;
+    pid_t child = spawn(polling_echo_child, "pollonly");
+    int rc = open_creator(&t, key("pollonly"), RING), kept;
+    struct idts_ctrl *ctrl = t.link.ctrl;
+
+    ok(rc == 0 && __atomic_load_n(&ctrl->attacher_polls, __ATOMIC_ACQUIRE) == 1 &&
+           ctrl->creator_polls == 0,
+       "an attacher's promise to poll is in the region, the creator's byte stays 0 (%d)", rc);
+    /* A wait request from an end that promised to poll is not looked at. */
+    waiting = &t.tx.ctrl->consumer_waiting;
+    __atomic_store_n(waiting, 1, __ATOMIC_SEQ_CST);
+    memset(buf, 7, sizeof(buf));
+    if (rc == 0)
+        rc = idts_tunnel_send(&t, 0, buf, 8);
+    kept = __atomic_load_n(waiting, __ATOMIC_SEQ_CST) == 1;
+    __atomic_store_n(waiting, 0, __ATOMIC_SEQ_CST);
+    ok(rc == 0 && kept, "a commit towards it skips the barrier and the wait request (%d)", rc);
+    t.spin_ns = 0; /* every wait below sleeps */
+    if (rc == 0 && (rc = recv_wait(&t, &record)) == 1)
+        rc = idts_tunnel_release(&t);
+    for (i = 1; rc == 0 && i < 1000; i++) {
+        buf[i % sizeof(buf)] = (uint8_t)i;
+        rc = send_wait(&t, (uint8_t)i, buf, i % sizeof(buf));
+        if (rc == 0 && (rc = recv_wait(&t, &record)) == 1) {
+            bad += record.length != i % sizeof(buf) || record.tag != (uint8_t)i ||
+                   memcmp(record.data, buf, record.length) != 0;
+            rc = idts_tunnel_release(&t);
+        }
+    }
+    ok(rc == 0 && bad == 0,
+       "1000 round trips with it, this end sleeping in each, woken by the poller (rc %d, %u bad)",
+       rc, bad);
+    idts_tunnel_close(&t);
+    ok(reap(child) == 0, "the polling end ran clean, and its waits refused (-EINVAL)");
+}
+
 #define STREAM_BYTES (64u << 20)
 
 /* Zero-copy sending: the payload is generated straight into the ring. */
@@ -1060,6 +1127,7 @@ int main(void)
     if (rc != 0)
         return tap_done();
     test_pingpong();
+    test_poll_only();
     test_streaming();
     test_backpressure();
     test_blocking_wait();

@@ -52,6 +52,11 @@ void idts_ring_format(struct idts_ring *ring)
     __atomic_store_n(header_slot(ring, 0), 0, __ATOMIC_RELAXED);
 }
 
+void idts_ring_warm(struct idts_ring *ring)
+{
+    memset(ring->data, 0, ring->size);
+}
+
 /* Bytes from position `at` to the end of the ring. */
 static uint32_t to_end(const struct idts_ring *ring, uint32_t at)
 {

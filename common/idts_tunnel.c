@@ -185,6 +185,8 @@ static int make_region(struct idts_tunnel *tunnel, struct idts_link *link, const
         promise_polling(tunnel, link->ctrl);
         for (i = 0; i < 2; i++) {
             bind_ring(&ring, link, i, ring_size);
+            if (i == 0) /* the creator's to write */
+                idts_ring_warm(&ring);
             idts_ring_format(&ring);
         }
         __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -263,6 +265,7 @@ static int connect_attacher(struct idts_tunnel *tunnel)
     if (rc < 0)
         return rc;
     bind_rings(tunnel, (uint32_t)rc);
+    idts_ring_warm(&tunnel->tx);
     promise_polling(tunnel, tunnel->link.ctrl);
     set_live(tunnel, IDTS_END_LIVE);
     return backend->ops->notify(&tunnel->link);
@@ -528,6 +531,7 @@ static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *rec
     leave_region(tunnel, &tunnel->link);
     tunnel->link = link;
     bind_rings(tunnel, move.ring_size);
+    idts_ring_warm(&tunnel->tx);
     tunnel->generation = move.generation;
     return backend->ops->notify(&tunnel->link) ? -EIO : 1;
 }

@@ -113,12 +113,29 @@ static void bind_ring(struct idts_ring *ring, const struct idts_link *link, int 
     idts_ring_init(ring, &ctrl->ring[i], (uint8_t *)link->data + (size_t)i * ring_size, ring_size);
 }
 
+/* The ring we write into. */
+static int our_ring(const struct idts_tunnel *tunnel)
+{
+    return tunnel->role == IDTS_TUNNEL_CREATOR ? 0 : 1;
+}
+
 static void bind_rings(struct idts_tunnel *tunnel, uint32_t ring_size)
 {
-    int out = tunnel->role == IDTS_TUNNEL_CREATOR ? 0 : 1;
+    bind_ring(&tunnel->tx, &tunnel->link, our_ring(tunnel), ring_size);
+    bind_ring(&tunnel->rx, &tunnel->link, !our_ring(tunnel), ring_size);
+}
 
-    bind_ring(&tunnel->tx, &tunnel->link, out, ring_size);
-    bind_ring(&tunnel->rx, &tunnel->link, !out, ring_size);
+/* Before we use a region (the creator publishes it, the attacher goes LIVE
+ * in it): our empty ring written once, so that its first lap finds each line
+ * in a cache near us, and our promise to poll if we made one. */
+static void enter_region(const struct idts_tunnel *tunnel, struct idts_link *link,
+                         uint32_t ring_size)
+{
+    struct idts_ring ours;
+
+    bind_ring(&ours, link, our_ring(tunnel), ring_size);
+    idts_ring_warm(&ours);
+    promise_polling(tunnel, link->ctrl);
 }
 
 /* Say we left a region (closed, then gone), wake the peer, let the region go. */
@@ -182,11 +199,9 @@ static int make_region(struct idts_tunnel *tunnel, struct idts_link *link, const
 
     if (rc == 0) {
         init_ctrl(link->ctrl, ring_size);
-        promise_polling(tunnel, link->ctrl);
+        enter_region(tunnel, link, ring_size);
         for (i = 0; i < 2; i++) {
             bind_ring(&ring, link, i, ring_size);
-            if (i == 0) /* the creator's to write */
-                idts_ring_warm(&ring);
             idts_ring_format(&ring);
         }
         __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -265,8 +280,7 @@ static int connect_attacher(struct idts_tunnel *tunnel)
     if (rc < 0)
         return rc;
     bind_rings(tunnel, (uint32_t)rc);
-    idts_ring_warm(&tunnel->tx);
-    promise_polling(tunnel, tunnel->link.ctrl);
+    enter_region(tunnel, &tunnel->link, (uint32_t)rc);
     set_live(tunnel, IDTS_END_LIVE);
     return backend->ops->notify(&tunnel->link);
 }
@@ -523,7 +537,7 @@ static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *rec
     }
     /* Live in the new region before gone from the old: the creator judges
      * us by the new one from then on. */
-    promise_polling(tunnel, link.ctrl);
+    enter_region(tunnel, &link, move.ring_size);
     __atomic_store_n(live_byte(link.ctrl, tunnel->role), IDTS_END_LIVE, __ATOMIC_RELEASE);
     memcpy(payload, &move, sizeof(move));
     commit(tunnel, IDTS_RECORD_MOVE, 0, sizeof(move));
@@ -531,7 +545,6 @@ static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *rec
     leave_region(tunnel, &tunnel->link);
     tunnel->link = link;
     bind_rings(tunnel, move.ring_size);
-    idts_ring_warm(&tunnel->tx);
     tunnel->generation = move.generation;
     return backend->ops->notify(&tunnel->link) ? -EIO : 1;
 }

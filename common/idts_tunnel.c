@@ -126,15 +126,18 @@ static void bind_rings(struct idts_tunnel *tunnel, uint32_t ring_size)
 }
 
 /* Before we use a region (the creator publishes it, the attacher goes LIVE
- * in it): our empty ring written once, so that its first lap finds each line
- * in a cache near us, and our promise to poll if we made one. */
+ * in it): our empty ring written once and the peer's read once a page, so
+ * that the first lap costs what later ones do, and our promise to poll if we
+ * made one. */
 static void enter_region(const struct idts_tunnel *tunnel, struct idts_link *link,
                          uint32_t ring_size)
 {
-    struct idts_ring ours;
+    struct idts_ring ours, theirs;
 
     bind_ring(&ours, link, our_ring(tunnel), ring_size);
     idts_ring_warm(&ours);
+    bind_ring(&theirs, link, !our_ring(tunnel), ring_size);
+    idts_ring_touch(&theirs);
     promise_polling(tunnel, link->ctrl);
 }
 

@@ -149,7 +149,9 @@ static int idts_register(void)
                   OPAL_INFO_LVL_9, &c->sleep_max_us);
 
     m->btl_exclusivity = MCA_BTL_EXCLUSIVITY_HIGH / 2; /* under self and vader, over networks */
-    m->btl_eager_limit = 4 * 1024;
+    /* A message to the fragment size goes in one record: a rendezvous
+     * costs two round trips more, which take longer than copying 32 KiB. */
+    m->btl_eager_limit = 32 * 1024;
     m->btl_rndv_eager_limit = 4 * 1024;
     m->btl_max_send_size = 32 * 1024;
     m->btl_rdma_pipeline_send_length = m->btl_eager_limit;
@@ -211,6 +213,14 @@ static int left_at_default(const char *name)
                          source == MCA_BASE_VAR_SOURCE_DEFAULT);
 }
 
+/* A default limit yields to small rings (64 KiB rings carry 32752 bytes);
+ * a limit the user chose is checked as it is. */
+static void fit_default(const char *name, size_t *limit, size_t most)
+{
+    if (*limit > most && left_at_default(name))
+        *limit = most;
+}
+
 static int check_variables(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -225,10 +235,10 @@ static int check_variables(void)
                                IDTS_RING_MAX_SIZE);
         return OPAL_ERR_BAD_PARAM;
     }
-    /* The default fragment size yields to small rings (64 KiB rings carry
-     * 32752 bytes); a size the user chose is checked as it is. */
-    if (m->btl_max_send_size > max_payload && left_at_default("max_send_size"))
-        m->btl_max_send_size = max_payload & ~(size_t)(IDTS_RECORD_ALIGN - 1);
+    fit_default("max_send_size", &m->btl_max_send_size,
+                max_payload & ~(size_t)(IDTS_RECORD_ALIGN - 1));
+    fit_default("eager_limit", &m->btl_eager_limit, m->btl_max_send_size);
+    fit_default("rndv_eager_limit", &m->btl_rndv_eager_limit, m->btl_max_send_size);
     if (m->btl_max_send_size > max_payload || m->btl_eager_limit > m->btl_max_send_size ||
         m->btl_rndv_eager_limit > m->btl_max_send_size) {
         mca_btl_idts_show_help(0, "limits exceed ring", (unsigned long)m->btl_eager_limit,

@@ -25,13 +25,15 @@ for ranks in 2 4 8; do
     [ "$status" = 0 ] || cat "$out/err$ranks" >&2
 done
 
-# Small rings with the default limits: the fragment size yields to the ring
-# (64 KiB rings carry 32752-byte records, the default fragment is 32 KiB).
-run 2 --mca btl idts,self --mca btl_idts_ring_size 65536 > "$out/small" 2> "$out/err-small"
-status=$?
-relay < "$out/small"
-ok "$status" "the suite on 2 ranks with 64 KiB rings and the default limits ($status)"
-[ "$status" = 0 ] || cat "$out/err-small" >&2
+# Small rings with the default limits: the fragment size and the eager limit
+# yield to the ring (64 KiB rings carry 32752-byte records, 4 KiB rings 2032).
+for rings in 65536 4096; do
+    run 2 --mca btl idts,self --mca btl_idts_ring_size "$rings" > "$out/small" 2> "$out/err-small"
+    status=$?
+    relay < "$out/small"
+    ok "$status" "the suite on 2 ranks with $rings-byte rings and the default limits ($status)"
+    [ "$status" = 0 ] || cat "$out/err-small" >&2
+done
 
 # Ranks that sleep whenever idts is idle (as on an oversubscribed node) are
 # woken by every record and knock they wait for: a lost wake-up hangs here.

@@ -90,10 +90,11 @@ static int exchange(size_t size, int nonblocking)
 
 static void test_sizes(void)
 {
-    /* Around idts's default eager limit (4096, less ob1's headers), its
-     * max_send_size (32768) and ring record limit, and large. */
-    static const size_t sizes[] = {0,      1,      255,     256,           257,      4000,   4095,
-                                   4096,   4097,   32767,   32768,         32769,    131071, 131072,
+    /* Around ob1's inline send (256), 4 KiB, idts's default eager limit
+     * (32752, the record limit of 64 KiB rings, less ob1's 56-byte header
+     * union), 32 KiB, a get chunk's multiples, and large. */
+    static const size_t sizes[] = {0,      1,      255,     256,           257,      4095,   4096,
+                                   4097,   32696,  32697,   32768,         32769,    131071, 131072,
                                    131073, 524288, 1 << 20, (1 << 20) + 1, 64u << 20};
     char what[96];
     size_t i;

@@ -144,8 +144,9 @@ static size_t log_uniform(uint64_t *rng, size_t lo, size_t hi)
     return between(rng, low, high);
 }
 
-/* 70% tiny (0..256 B), 20% eager (to 4 KiB), 8.5% mid (RGET to 64 KiB),
- * 1.5% large (to max_size): about 16 KiB per message on average. */
+/* 70% tiny (0..256 B), 20% eager (to 4 KiB), 8.5% mid (to 64 KiB: eager up
+ * to idts's limit, 32 KiB less ob1's header, RGET above), 1.5% large (to
+ * max_size): about 16 KiB per message on average. */
 static size_t draw_size(uint64_t *rng, enum size_class *class)
 {
     unsigned per_mille = (unsigned)(next(rng) % 1000);

@@ -6,8 +6,8 @@
  * A ring of R bytes wraps when the record at its producer's position does
  * not fit before the end: a PAD covers the rest and the record goes to
  * offset 0. Records are 8-byte aligned, so a PAD can start at any 8-byte
- * offset o with R - o smaller than the largest record: with 16 KiB
- * rendezvous records, the last ~2050 offsets of any ring, however large.
+ * offset o with R - o smaller than the largest record: with eager records
+ * to 32 KiB, the last ~4090 offsets of any ring, however large.
  * Records themselves start at all R / 8 offsets.
  *
  * Which of those a run hits depends on every record the ring carried, and
@@ -33,6 +33,9 @@
 #include <string.h>
 
 /* Record payloads of ob1 (4.1) over idts, in bytes. */
+#define OB1_HDR_UNION                                                                              \
+    56                   /* sizeof(mca_pml_ob1_hdr_t): ob1 sends eagerly what                      \
+                          * fits btl_eager_limit with this much to spare */
 #define OB1_MATCH     14 /* eager message header */
 #define OB1_RNDV      32 /* synchronous eager message header */
 #define OB1_ACK       40
@@ -41,8 +44,9 @@
 #define IDTS_GET_ASK  32 /* GET_REQUEST */
 #define IDTS_GET_DATA 16 /* GET_DATA header, before the data */
 
-/* PADs up to this long can follow eager records too; longer ones only
- * rendezvous records, which stream in runs of equal size. */
+/* PADs up to this long can follow the records of most messages (to 4 KiB);
+ * longer ones only those of larger messages, rendezvous records among them,
+ * which stream in runs of equal size. */
 #define SHORT_PAD 4096
 
 struct ring_model {
@@ -153,9 +157,9 @@ static void put(struct ring_model *ring, uint32_t length)
     ring->largest = bytes > ring->largest ? bytes : ring->largest;
 }
 
-static int eager(size_t size, int synchronous)
+static int eager(size_t size)
 {
-    return size + (synchronous ? OB1_RNDV : OB1_MATCH) <= eager_limit;
+    return size + OB1_HDR_UNION <= eager_limit;
 }
 
 void wraps_sent(int dest, size_t size, int synchronous)
@@ -164,7 +168,7 @@ void wraps_sent(int dest, size_t size, int synchronous)
 
     if (!ring_size)
         return;
-    if (eager(size, synchronous)) {
+    if (eager(size)) {
         put(ring, (uint32_t)size + (synchronous ? OB1_RNDV : OB1_MATCH));
         return;
     }
@@ -180,7 +184,7 @@ void wraps_received(int source, size_t size, int synchronous)
 
     if (!ring_size)
         return;
-    if (!eager(size, synchronous)) {
+    if (!eager(size)) {
         put(ring, IDTS_GET_ASK);
         put(ring, OB1_FIN);
     } else if (synchronous) {

@@ -229,6 +229,15 @@ void mca_btl_idts_idle(void);
 /* Idle polls before the clock is read: a reply that comes at once pays nothing. */
 #define MCA_BTL_IDTS_IDLE_POLLS 64
 
+/* Ends the idle streak: progress found work, or the rank sent. A rank that
+ * sends between two polls is not waiting, however short the gap: a loop of
+ * MPI_Isend and MPI_Test that nobody answers must not sleep in MPI_Test. */
+static inline void mca_btl_idts_not_idle(void)
+{
+    mca_btl_idts_component.idle_polls = 0;
+    mca_btl_idts_component.idle_ns = 0;
+}
+
 /* Whether idts may sleep when idle: btl_idts_blocking, and Open MPI's
  * opal_progress_yield_when_idle, which it sets for nodes with more ranks
  * than slots. Never with MPI_THREAD_MULTIPLE, where a sleeper holding the

@@ -135,11 +135,16 @@ static int idts_register(void)
                   "calls, microseconds in a VM",
                   OPAL_INFO_LVL_9, &c->knock_period_us);
     register_blocking();
-    c->spin_time_us = 50;
+    /* Progress cannot tell MPI_Wait from a loop of MPI_Test with work between
+     * the calls: such a loop (HPCC's RandomAccess) sleeps wherever no message
+     * came for this long, and then its peers wait for what it would send.
+     * 50 us slowed it 300-fold; 10 ms leaves it level with polling. */
+    c->spin_time_us = 10000;
     register_uint("spin_time",
                   "Microseconds that progress polls an idle idts before it sleeps, when "
-                  "btl_idts_blocking lets it. Longer keeps the fastest replies, shorter "
-                  "leaves more CPU to other ranks and VMs",
+                  "btl_idts_blocking lets it. A loop of MPI_Test calls with work between "
+                  "them looks idle too: shorter spins let it sleep while it has work, "
+                  "longer ones leave less CPU to other ranks and VMs",
                   OPAL_INFO_LVL_5, &c->spin_time_us);
     c->sleep_max_us = 1000;
     register_uint("sleep_max",
@@ -361,8 +366,7 @@ static int idts_progress(void)
     if (!opal_list_is_empty(&c->completed))
         count += mca_btl_idts_complete_sends();
     if (count) {
-        c->idle_polls = 0;
-        c->idle_ns = 0;
+        mca_btl_idts_not_idle();
     } else if (c->idle_polls < MCA_BTL_IDTS_IDLE_POLLS) {
         c->idle_polls++;
     } else if (mca_btl_idts_may_sleep()) {

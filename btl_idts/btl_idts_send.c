@@ -17,6 +17,7 @@ static void count_sent(mca_btl_base_endpoint_t *endpoint, size_t bytes)
 {
     endpoint->sent_records++;
     endpoint->sent_bytes += bytes;
+    mca_btl_idts_not_idle();
 }
 
 /* Copy a frag into the ring; -EAGAIN when it does not fit now. The caller

@@ -239,8 +239,8 @@ void wraps_report(void)
         return;
     printf("# ring wrap model, %u-byte rings: %" PRIu64 " rings, %.0f wraps per ring; PADs "
            "started at %.1f%% of the %.0f offsets per ring where one can (%.1f%% on the least "
-           "covered ring; %.1f%% of the last %u, where eager records wrap too); records started "
-           "at %.1f%% of all %u offsets\n",
+           "covered ring; %.1f%% of the last %u, where messages to 4 KiB wrap too); records "
+           "started at %.1f%% of all %u offsets\n",
            ring_size, sum[RINGS], (double)sum[WRAPS] / sum[RINGS],
            100.0 * sum[PADS] / sum[REACHABLE], (double)sum[REACHABLE] / sum[RINGS],
            least_of_all / 1e4, 100.0 * sum[SHORT_PADS] / sum[RINGS] / (SHORT_PAD / 8),

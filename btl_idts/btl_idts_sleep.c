@@ -7,12 +7,12 @@
  * CPU from the rank that would answer it. So once progress has found idts
  * idle for btl_idts_spin_time, counted over calls that come back to back (a
  * loop that waits, not an application that computes between two MPI_Test
- * calls; one that does little between them looks the same, hence a spin time
- * of milliseconds), it sleeps on every tunnel's notification and the knock inbox, at
- * most btl_idts_sleep_max at a time. It sleeps in Open MPI's own event loop
- * (opal_sync_event_base), where the tcp BTL waits for its sockets too: a
- * message from another host wakes the sleeper, and tcp handles it at once,
- * instead of waiting out idts's sleep.
+ * calls; one that does little between them looks the same, hence a spin
+ * time of milliseconds), it sleeps on every tunnel's notification and the
+ * knock inbox, at most btl_idts_sleep_max at a time. It sleeps in Open MPI's
+ * own event loop (opal_sync_event_base), where the tcp BTL waits for its
+ * sockets too: a message from another host wakes the sleeper, and tcp
+ * handles it at once, instead of waiting out idts's sleep.
  *
  * Not with MPI_THREAD_MULTIPLE: the sleeper would hold the component's lock,
  * and every other thread's send would wait for it.

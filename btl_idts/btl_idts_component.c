@@ -109,14 +109,19 @@ static int idts_register(void)
                   "when btl_idts_budget is 0: two ranks alone get 1 MiB rings, 32 ranks 64 KiB "
                   "rings",
                   OPAL_INFO_LVL_5, &c->budget_per_rank);
-    /* Small records keep the pipeline short: the receiver copies a record out
-     * while the sender's cache still holds it. 16 KiB streamed twice as fast
-     * as 128 KiB here, 25 against 12 GB/s with 1 MiB rings. */
-    c->get_chunk = 16u << 10;
+    /* The receiver copies a record out while the sender fills the next, so
+     * records must be well under the ring and the L2 cache; each also costs a
+     * header, a release and a wake-up check at both ends. With 1 MiB rings,
+     * 32 KiB records against 16 KiB: osu_bw 1.11x at 32 KiB, 1.02-1.03x at
+     * 256 KiB-4 MiB, osu_bibw 1.08-1.14x there; 64 KiB records were slower in
+     * osu_bibw from 128 KiB, 256 KiB ones half as fast everywhere. */
+    c->get_chunk = 32u << 10;
     register_uint("get_chunk",
-                  "Bytes per record when a large message is streamed (rendezvous). The receiver "
-                  "copies each record out while the sender fills the next, so records much "
-                  "smaller than the ring (and than the CPU's L2 cache) stream fastest",
+                  "Bytes per record when a large message is streamed (rendezvous), or 0 for as "
+                  "many as one record of the tunnel's rings holds; tunnels whose rings hold less "
+                  "(64 KiB rings: 32736 bytes) use what they hold. The receiver copies each "
+                  "record out while the sender fills the next, so records well under the ring "
+                  "stream fastest",
                   OPAL_INFO_LVL_5, &c->get_chunk);
     c->poll_interval = 1024;
     register_uint("poll_interval",
@@ -252,8 +257,6 @@ static int check_variables(void)
                                (unsigned long)max_payload);
         return OPAL_ERR_BAD_PARAM;
     }
-    if (c->get_chunk == 0 || c->get_chunk > max_payload - sizeof(mca_btl_idts_get_data_t))
-        c->get_chunk = (max_payload - sizeof(mca_btl_idts_get_data_t)) & ~7u;
     if (c->poll_interval == 0)
         c->poll_interval = 1;
     return OPAL_SUCCESS;

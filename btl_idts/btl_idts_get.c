@@ -4,7 +4,7 @@
  * btl_get over the tunnel. ob1's RGET protocol registers the sender's buffer
  * and the receiver calls btl_get: we send a GET_REQUEST naming the
  * registration, and the owner's progress streams the bytes in GET_DATA
- * records of get_chunk bytes. Several chunks fit in a ring, so the owner's
+ * records of up to get_chunk bytes. Several chunks fit in a ring, so the owner's
  * copy in and our copy out overlap. A peer may only read what was registered
  * for it: every request is checked against the registration table.
  */
@@ -208,12 +208,18 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
     opal_list_append(&endpoint->serving, &serve->super);
 }
 
-/* Bytes of the request's next GET_DATA record, after its header. */
-static uint32_t next_chunk(const serve_t *serve)
+/* Bytes of the request's next GET_DATA record, after its header: get_chunk,
+ * or what one record of this tunnel's rings holds where that is less. */
+static uint32_t next_chunk(const mca_btl_base_endpoint_t *endpoint, const serve_t *serve)
 {
     uint64_t left = serve->size - serve->offset;
+    uint32_t most =
+        (idts_tunnel_max_payload(&endpoint->tunnel) - (uint32_t)sizeof(mca_btl_idts_get_data_t)) &
+        ~(IDTS_RECORD_ALIGN - 1);
     uint32_t chunk = mca_btl_idts_component.get_chunk;
 
+    if (chunk == 0 || chunk > most)
+        chunk = most;
     return left < chunk ? (uint32_t)left : chunk;
 }
 
@@ -223,14 +229,14 @@ uint32_t mca_btl_idts_next_get_record(mca_btl_base_endpoint_t *endpoint)
 
     if (opal_list_is_empty(&endpoint->serving))
         return 0;
-    return (uint32_t)sizeof(mca_btl_idts_get_data_t) + next_chunk(serve);
+    return (uint32_t)sizeof(mca_btl_idts_get_data_t) + next_chunk(endpoint, serve);
 }
 
 /* Stream one request; 1 when all of it is in the ring, 0 when the ring is full. */
 static int stream(mca_btl_base_endpoint_t *endpoint, serve_t *serve)
 {
     do {
-        uint32_t n = next_chunk(serve);
+        uint32_t n = next_chunk(endpoint, serve);
         mca_btl_idts_get_data_t header = {serve->token, serve->status, serve->offset};
         void *payload;
         int rc = idts_tunnel_reserve(&endpoint->tunnel, sizeof(header) + n, &payload);

@@ -503,7 +503,7 @@ static void connect_endpoint(struct fuzz_input *in)
     btl->btl_max_send_size = max & ~(IDTS_RECORD_ALIGN - 1);
     if (btl->btl_max_send_size > 32 << 10)
         btl->btl_max_send_size = 32 << 10;
-    c->get_chunk = 1 + chunk % (max - (uint32_t)sizeof(mca_btl_idts_get_data_t));
+    c->get_chunk = chunk; /* 0, within the ring's records or beyond them */
     h.peer_proc.proc_name = (opal_process_name_t){JOB, setup & SETUP_CREATOR ? 2 : 0};
     if (!(setup & SETUP_CREATOR))
         fuzz_platform_offer(&h.platform, &c->backend, ring_size);

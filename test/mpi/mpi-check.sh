@@ -25,8 +25,9 @@ for ranks in 2 4 8; do
     [ "$status" = 0 ] || cat "$out/err$ranks" >&2
 done
 
-# Small rings with the default limits: the fragment size and the eager limit
-# yield to the ring (64 KiB rings carry 32752-byte records, 4 KiB rings 2032).
+# Small rings with the default limits: the fragment size, the eager limit and
+# the rendezvous records (btl_idts_get_chunk, 32 KiB) yield to the ring (64 KiB
+# rings carry 32752-byte records, 4 KiB rings 2032).
 for rings in 65536 4096; do
     run 2 --mca btl idts,self --mca btl_idts_ring_size "$rings" > "$out/small" 2> "$out/err-small"
     status=$?

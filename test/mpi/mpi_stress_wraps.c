@@ -61,7 +61,7 @@ struct ring_model {
 static struct ring_model *rings; /* to each peer; NULL for self */
 static int me, ranks;
 static uint32_t ring_size;
-static unsigned long eager_limit, get_chunk;
+static unsigned long eager_limit, chunk; /* GET_DATA bytes per record in these rings */
 
 /* An idts MCA variable through MPI_T, 0 when there is none. */
 static unsigned long setting(const char *wanted)
@@ -113,6 +113,7 @@ static void ring_init(struct ring_model *ring)
 
 void wraps_init(int rank, int nprocs)
 {
+    unsigned long most;
     int provided;
 
     me = rank;
@@ -120,12 +121,15 @@ void wraps_init(int rank, int nprocs)
     MPI_T_init_thread(MPI_THREAD_SINGLE, &provided);
     ring_size = (uint32_t)setting("btl_idts_ring_size");
     eager_limit = setting("btl_idts_eager_limit");
-    get_chunk = setting("btl_idts_get_chunk");
+    chunk = setting("btl_idts_get_chunk");
     MPI_T_finalize();
-    if (!idts_ring_size_valid(ring_size) || eager_limit == 0 || get_chunk == 0) {
+    if (!idts_ring_size_valid(ring_size) || eager_limit == 0) {
         ring_size = 0;
         return;
     }
+    most = (idts_ring_max_payload(ring_size) - IDTS_GET_DATA) & ~(IDTS_RECORD_ALIGN - 1);
+    if (chunk == 0 || chunk > most)
+        chunk = most;
     rings = calloc(nprocs, sizeof(*rings));
     if (!rings)
         MPI_Abort(MPI_COMM_WORLD, 3);
@@ -173,9 +177,8 @@ void wraps_sent(int dest, size_t size, int synchronous)
         return;
     }
     put(ring, OB1_RGET);
-    for (size_t offset = 0; offset < size; offset += get_chunk)
-        put(ring,
-            IDTS_GET_DATA + (uint32_t)(size - offset < get_chunk ? size - offset : get_chunk));
+    for (size_t offset = 0; offset < size; offset += chunk)
+        put(ring, IDTS_GET_DATA + (uint32_t)(size - offset < chunk ? size - offset : chunk));
 }
 
 void wraps_received(int source, size_t size, int synchronous)

@@ -16,6 +16,8 @@
  *                              before the parent came for it: the parent's
  *                              receive cannot complete, and must fail, not hang
  */
+#include "mpi_tap.h"
+
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,22 +28,6 @@
 #define SIZES 3
 
 static const int sizes[SIZES] = {8, 4000, 1 << 20};
-static int tap_count, tap_failed;
-
-/* Every process of comm calls it; rank 0 of the parents prints the line. */
-static void ok_all(MPI_Comm comm, int printer, int passed, const char *what)
-{
-    int failures = 0, mine = !passed, size;
-
-    MPI_Comm_size(comm, &size);
-    MPI_Allreduce(&mine, &failures, 1, MPI_INT, MPI_SUM, comm);
-    if (printer) {
-        printf("%s %d - %s (%d processes, %d failed)\n", failures ? "not ok" : "ok", ++tap_count,
-               what, size, failures);
-        fflush(stdout);
-        tap_failed += failures != 0;
-    }
-}
 
 static uint8_t byte_at(size_t i, int size, int from)
 {
@@ -50,7 +36,7 @@ static uint8_t byte_at(size_t i, int size, int from)
 
 /* Around the ring of the merged communicator at every size, then
  * collectives: all results checked. */
-static void talk(MPI_Comm merged, int printer, const char *how)
+static void talk(MPI_Comm merged, const char *how)
 {
     int rank, size, next, prev, i, good = 1, sum = 0, value;
     uint8_t *out = malloc(sizes[SIZES - 1]), *in = malloc(sizes[SIZES - 1]);
@@ -71,7 +57,7 @@ static void talk(MPI_Comm merged, int printer, const char *how)
             good &= in[k] == byte_at(k, sizes[i], prev);
     }
     snprintf(what, sizeof(what), "%s: a ring of 8 B, 4000 B and 1 MiB messages, intact", how);
-    ok_all(merged, printer, good, what);
+    tap_ok_all(merged, good, what);
 
     value = rank + 1;
     MPI_Allreduce(&value, &sum, 1, MPI_INT, MPI_SUM, merged);
@@ -83,7 +69,7 @@ static void talk(MPI_Comm merged, int printer, const char *how)
     for (i = 0; i < size; i++)
         good &= all[size + i] == i * 100 + rank;
     snprintf(what, sizeof(what), "%s: allreduce and alltoall", how);
-    ok_all(merged, printer, good, what);
+    tap_ok_all(merged, good, what);
     free(all);
     free(out);
     free(in);
@@ -99,12 +85,12 @@ static MPI_Comm spawn(char *program, const char *mode, int children)
     return inter;
 }
 
-static void merge_and_talk(MPI_Comm inter, int high, int printer, const char *how)
+static void merge_and_talk(MPI_Comm inter, int high, const char *how)
 {
     MPI_Comm merged;
 
     MPI_Intercomm_merge(inter, high, &merged);
-    talk(merged, printer, how);
+    talk(merged, how);
     MPI_Comm_free(&merged);
 }
 
@@ -147,7 +133,7 @@ int main(int argc, char **argv)
 
     if (strcmp(argv[1], "spawn") == 0) {
         inter = parent != MPI_COMM_NULL ? parent : spawn(argv[0], "spawn", nprocs);
-        merge_and_talk(inter, parent != MPI_COMM_NULL, printer, "spawn and merge");
+        merge_and_talk(inter, parent != MPI_COMM_NULL, "spawn and merge");
         MPI_Comm_disconnect(&inter);
     } else if (strcmp(argv[1], "connect") == 0) {
         if (parent == MPI_COMM_NULL) {
@@ -167,15 +153,12 @@ int main(int argc, char **argv)
                 MPI_Lookup_name(service, MPI_INFO_NULL, port);
             MPI_Comm_connect(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &client);
         }
-        merge_and_talk(client, parent != MPI_COMM_NULL, printer,
-                       "published port, connect/accept and merge");
+        merge_and_talk(client, parent != MPI_COMM_NULL, "published port, connect/accept and merge");
         MPI_Comm_disconnect(&client);
         MPI_Comm_disconnect(&inter);
     } else {
         leave(argv[0], parent);
     }
     MPI_Finalize();
-    if (printer)
-        printf("1..%d\n", tap_count);
-    return tap_failed ? 1 : 0;
+    return printer ? tap_done() : 0;
 }

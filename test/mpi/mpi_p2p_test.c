@@ -10,6 +10,8 @@
  * by default; test/xen uses 4 MiB, where memory and emulated CPUs are
  * short).
  */
+#include "mpi_tap.h"
+
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,22 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int rank, nprocs, tap_count, tap_failed;
+static int rank, nprocs;
 static size_t max_size = 64u << 20; /* -m BYTES: the largest exchange */
-
-/* Every rank calls it; the check passes only if it passed everywhere. */
-static void ok_all(int passed, const char *what)
-{
-    int failures = 0, mine = !passed;
-
-    MPI_Reduce(&mine, &failures, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
-    if (rank == 0) {
-        printf("%s %d - %s (%d ranks, %d failed)\n", failures ? "not ok" : "ok", ++tap_count, what,
-               nprocs, failures);
-        fflush(stdout);
-        tap_failed += failures != 0;
-    }
-}
 
 static uint8_t byte_at(size_t i, size_t size, int tag)
 {
@@ -335,8 +323,6 @@ int main(int argc, char **argv)
     test_allgatherv();
     test_barrier();
     test_one_sided();
-    if (rank == 0)
-        printf("1..%d\n", tap_count);
     MPI_Finalize();
-    return rank == 0 && tap_failed ? 1 : 0;
+    return rank == 0 ? tap_done() : 0;
 }

@@ -16,6 +16,8 @@
  * ranks run collectives, every result checked. Rank 0 prints one TAP line
  * per check with the number of ranks that failed it.
  */
+#include "mpi_tap.h"
+
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,20 +31,7 @@
 #define TAG_ISEND 2
 #define TAG_RNDV  3
 
-static int rank, nprocs, tap_count, tap_failed;
-
-static void ok_all(int passed, const char *what)
-{
-    int failures = 0, mine = !passed;
-
-    MPI_Reduce(&mine, &failures, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
-    if (rank == 0) {
-        printf("%s %d - %s (%d ranks, %d failed)\n", failures ? "not ok" : "ok", ++tap_count, what,
-               nprocs, failures);
-        fflush(stdout);
-        tap_failed += failures != 0;
-    }
-}
+static int rank, nprocs;
 
 static uint8_t byte_at(size_t i, int tag, int from)
 {
@@ -225,7 +214,5 @@ int main(int argc, char **argv)
     }
     afterwards(peer);
     MPI_Finalize();
-    if (rank == 0)
-        printf("1..%d\n", tap_count);
-    return tap_failed ? 1 : 0;
+    return rank == 0 ? tap_done() : 0;
 }

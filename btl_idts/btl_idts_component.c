@@ -112,16 +112,18 @@ static int idts_register(void)
     /* The receiver copies a record out while the sender fills the next, so
      * records must be well under the ring and the L2 cache; each also costs a
      * header, a release and a wake-up check at both ends. With 1 MiB rings,
-     * 32 KiB records against 16 KiB: osu_bw 1.11x at 32 KiB, 1.02-1.03x at
-     * 256 KiB-4 MiB, osu_bibw 1.08-1.14x there; 64 KiB records were slower in
-     * osu_bibw from 128 KiB, 256 KiB ones half as fast everywhere. */
+     * 32 KiB records against 16 KiB, interleaved: osu_bw 1.02-1.11x faster at
+     * 64 KiB-4 MiB, osu_bibw 1.03-1.14x; 64 KiB records were slower in
+     * osu_bibw from 128 KiB, 256 KiB ones half as fast. A lone 32 KiB message
+     * took 1.1x longer in one record than in two (osu_latency), so a record
+     * is at most half the message. */
     c->get_chunk = 32u << 10;
     register_uint("get_chunk",
                   "Bytes per record when a large message is streamed (rendezvous), or 0 for as "
                   "many as one record of the tunnel's rings holds; tunnels whose rings hold less "
-                  "(64 KiB rings: 32736 bytes) use what they hold. The receiver copies each "
-                  "record out while the sender fills the next, so records well under the ring "
-                  "stream fastest",
+                  "(64 KiB rings: 32736 bytes) use what they hold, and a message takes two "
+                  "records at least. The receiver copies each record out while the sender fills "
+                  "the next, so records well under the ring stream fastest",
                   OPAL_INFO_LVL_5, &c->get_chunk);
     c->poll_interval = 1024;
     register_uint("poll_interval",

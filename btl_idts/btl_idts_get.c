@@ -209,10 +209,14 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
 }
 
 /* Bytes of the request's next GET_DATA record, after its header: get_chunk,
- * or what one record of this tunnel's rings holds where that is less. */
+ * or what one record of this tunnel's rings holds where that is less, and
+ * at most half the request: the peer copies a lone message's first half out
+ * while we copy its second half in. */
 static uint32_t next_chunk(const mca_btl_base_endpoint_t *endpoint, const serve_t *serve)
 {
     uint64_t left = serve->size - serve->offset;
+    uint64_t half =
+        ((serve->size + 1) / 2 + IDTS_RECORD_ALIGN - 1) & ~(uint64_t)(IDTS_RECORD_ALIGN - 1);
     uint32_t most =
         (idts_tunnel_max_payload(&endpoint->tunnel) - (uint32_t)sizeof(mca_btl_idts_get_data_t)) &
         ~(IDTS_RECORD_ALIGN - 1);
@@ -220,6 +224,8 @@ static uint32_t next_chunk(const mca_btl_base_endpoint_t *endpoint, const serve_
 
     if (chunk == 0 || chunk > most)
         chunk = most;
+    if (half < chunk)
+        chunk = (uint32_t)half;
     return left < chunk ? (uint32_t)left : chunk;
 }
 

@@ -169,6 +169,8 @@ static int eager(size_t size)
 void wraps_sent(int dest, size_t size, int synchronous)
 {
     struct ring_model *ring = &rings[dest];
+    size_t half = ((size + 1) / 2 + IDTS_RECORD_ALIGN - 1) & ~(size_t)(IDTS_RECORD_ALIGN - 1);
+    size_t step = half < chunk ? half : chunk; /* as btl_idts_get.c's next_chunk() */
 
     if (!ring_size)
         return;
@@ -177,8 +179,8 @@ void wraps_sent(int dest, size_t size, int synchronous)
         return;
     }
     put(ring, OB1_RGET);
-    for (size_t offset = 0; offset < size; offset += chunk)
-        put(ring, IDTS_GET_DATA + (uint32_t)(size - offset < chunk ? size - offset : chunk));
+    for (size_t offset = 0; offset < size; offset += step)
+        put(ring, IDTS_GET_DATA + (uint32_t)(size - offset < step ? size - offset : step));
 }
 
 void wraps_received(int source, size_t size, int synchronous)

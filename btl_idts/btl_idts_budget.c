@@ -7,9 +7,10 @@
  * so their number grows with the square of the ranks, while what they share
  * is a budget of the instance they are created in (a guest's grants: the
  * xen_gntalloc limit, for all its processes together; a kernel's memory).
- * A tunnel with rings of s bytes costs 2 s / 4 KiB + 1 pages. The plan, made
- * once from the modex of every rank of the job, so that both ends of each
- * pair come to the same answer without a word:
+ * A tunnel with rings of s bytes costs cost(s) = 2 s / 4 KiB + 1 pages
+ * (idts_region_pages()). The plan, made once from the modex of every rank
+ * of the job, so that both ends of each pair come to the same answer
+ * without a word:
  *
  *  - the instance G's budget L_G (pages) is what its ranks published
  *    (gntalloc's limit), or btl_idts_budget, or btl_idts_budget_per_rank
@@ -41,8 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE 4096u
-
 /* What the plan knows of one rank of the job. */
 struct rank {
     int instance; /* index into the instances, -1: idts cannot reach it */
@@ -69,7 +68,7 @@ static struct {
 
 static uint64_t cost(uint32_t ring_size)
 {
-    return 2 * (uint64_t)ring_size / PAGE + 1;
+    return idts_region_pages(ring_size);
 }
 
 static uint32_t pow2_floor(uint64_t n)
@@ -195,7 +194,7 @@ static void set_budgets(void)
         g = &plan.instances[r->instance];
         g->ranks++;
         if (c->budget)
-            g->budget = c->budget / PAGE;
+            g->budget = c->budget / IDTS_PAGE_SIZE;
         else if (r->limit)
             g->budget = r->limit;
     }
@@ -206,7 +205,7 @@ static void set_budgets(void)
             continue;
         g = &plan.instances[plan.ranks[i].instance];
         if (g->budget == 0)
-            g->budget = g->ranks * (c->budget_per_rank / PAGE);
+            g->budget = g->ranks * (c->budget_per_rank / IDTS_PAGE_SIZE);
     }
 }
 
@@ -246,8 +245,9 @@ static void warn_declined(const struct instance_total *g, uint64_t declined)
                  : "btl_idts_budget_per_rank");
     mca_btl_idts_show_help(
         1, "budget exceeded", opal_process_info.nodename, (unsigned long long)g->tunnels,
-        (unsigned long long)declined, (unsigned long long)g->budget * (PAGE / 1024), limit,
-        (unsigned long long)cost(plan.floor) * g->tunnels * (PAGE / 1024), plan.floor / 1024);
+        (unsigned long long)declined, (unsigned long long)g->budget * (IDTS_PAGE_SIZE / 1024),
+        limit, (unsigned long long)cost(plan.floor) * g->tunnels * (IDTS_PAGE_SIZE / 1024),
+        plan.floor / 1024);
 }
 
 static void decide(const uint32_t *per, int node_taken)
@@ -257,7 +257,7 @@ static void decide(const uint32_t *per, int node_taken)
     const struct instance_total *mine = &plan.instances[plan.ranks[me].instance];
     uint64_t pages = mine->tunnels ? mine->budget / mine->tunnels : 0;
 
-    plan.fair = pages > 1 ? pow2_floor((pages - 1) * PAGE / 2) : IDTS_RING_MIN_SIZE;
+    plan.fair = pages > 1 ? pow2_floor((pages - 1) * IDTS_PAGE_SIZE / 2) : IDTS_RING_MIN_SIZE;
     if (plan.fair > c->ring_size)
         plan.fair = c->ring_size;
     if (plan.fair < plan.floor)
@@ -283,7 +283,7 @@ static void decide(const uint32_t *per, int node_taken)
     opal_output_verbose(10, opal_btl_base_framework.framework_output,
                         "btl:idts: this instance may share %llu KiB among %llu tunnels of its "
                         "%llu ranks: rings of %u bytes, %llu tunnels admitted",
-                        (unsigned long long)mine->budget * (PAGE / 1024),
+                        (unsigned long long)mine->budget * (IDTS_PAGE_SIZE / 1024),
                         (unsigned long long)mine->tunnels, (unsigned long long)mine->ranks,
                         plan.fair, (unsigned long long)admits(mine));
 }

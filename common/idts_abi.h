@@ -103,7 +103,8 @@
  * The creator chooses the size of a region's rings, a power of two from
  * IDTS_RING_MIN_SIZE to IDTS_RING_MAX_SIZE; the attacher takes any such
  * size. A region with rings of s bytes costs 2 s / 4 KiB data pages and a
- * control page, on xen one grant each, which the creator's domain pays for.
+ * control page (idts_region_pages()), on xen one grant each, which the
+ * creator's domain pays for.
  * The idts BTL sizes rings from a budget of the creator's instance shared
  * by all the tunnels its ranks create, and moves a tunnel that streams to
  * larger rings while the budget allows (btl_idts/btl_idts_budget.c).
@@ -152,11 +153,13 @@
 #define IDTS_ABI_MAGIC   0x53544449u /* "IDTS" in little-endian byte order */
 #define IDTS_ABI_VERSION 5u
 
-#define IDTS_CTRL_SIZE 4096u
+/* Regions are shared in pages of this size, on xen one grant each. */
+#define IDTS_PAGE_SIZE 4096u
+#define IDTS_CTRL_SIZE IDTS_PAGE_SIZE
 #define IDTS_CACHELINE 64u
 
 /* ring_size is a power of two in [IDTS_RING_MIN_SIZE, IDTS_RING_MAX_SIZE]. */
-#define IDTS_RING_MIN_SIZE 4096u
+#define IDTS_RING_MIN_SIZE IDTS_PAGE_SIZE
 #define IDTS_RING_MAX_SIZE (64u << 20)
 
 #define IDTS_RECORD_ALIGN       8u
@@ -287,5 +290,12 @@ _Static_assert(offsetof(struct idts_ring_ctrl, cons) == 64, "+64");
 _Static_assert(offsetof(struct idts_ring_ctrl, consumer_waiting) == 128, "+128");
 _Static_assert(sizeof(struct idts_ctrl) == IDTS_CTRL_BACKEND_OFFSET, "control fields end at +576");
 _Static_assert(sizeof(struct idts_ctrl) <= IDTS_CTRL_SIZE, "control fields fit the control page");
+
+/* Pages a region with rings of ring_size bytes shares: both rings and the
+ * control page. */
+static inline uint64_t idts_region_pages(uint32_t ring_size)
+{
+    return 2 * (uint64_t)ring_size / IDTS_PAGE_SIZE + IDTS_CTRL_SIZE / IDTS_PAGE_SIZE;
+}
 
 #endif

@@ -133,7 +133,6 @@ struct idts_backend {
 #define IDTS_XEN_SHARE_SIZE (2u << 20)
 /* Where xen_gntalloc says how many grants a domain may share. */
 #define IDTS_XEN_GRANT_LIMIT "/sys/module/xen_gntalloc/parameters/limit"
-#define IDTS_XEN_PAGE_SIZE   4096u
 
 extern const struct idts_backend_ops idts_backend_shm;
 extern const struct idts_backend_ops idts_backend_xen;

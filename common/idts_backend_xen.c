@@ -382,14 +382,14 @@ static int xen_be_share(struct idts_backend *be, const char *peer, size_t data_s
 
     if (rc)
         return rc;
-    if (data_size == 0 || data_size % IDTS_XEN_PAGE_SIZE ||
-        data_size / IDTS_XEN_PAGE_SIZE > XEN_MAX_DATA_PAGES)
+    if (data_size == 0 || data_size % IDTS_PAGE_SIZE ||
+        data_size / IDTS_PAGE_SIZE > XEN_MAX_DATA_PAGES)
         return -EMSGSIZE;
     xl = link_new(be, domid, 1);
     if (!xl)
         return -errno;
     link->priv = xl;
-    xl->pages = (uint32_t)(data_size / IDTS_XEN_PAGE_SIZE);
+    xl->pages = (uint32_t)(data_size / IDTS_PAGE_SIZE);
     rc = xenevtchn_bind_unbound_port(xl->evtchn, domid);
     if (rc < 0)
         return step_failed(be, errno, "binding an event channel for the peer");
@@ -505,7 +505,7 @@ static int xen_be_map(struct idts_backend *be, const char *peer, const char *key
         return step_failed(be, -rc, "mapping the peer's data pages (gntdev)");
     link->ctrl = xl->ctrl;
     link->data = xl->data;
-    link->data_size = (size_t)xl->pages * IDTS_XEN_PAGE_SIZE;
+    link->data_size = (size_t)xl->pages * IDTS_PAGE_SIZE;
     snprintf(value, sizeof(value), "%d", (int)getpid());
     rc = write_node(xb, xl->node, value, (int)domid);
     xl->published = rc == 0;

@@ -57,14 +57,11 @@ void idts_ring_warm(struct idts_ring *ring)
     memset(ring->data, 0, ring->size);
 }
 
-/* The smallest page, which divides every ring size the ABI allows. */
-#define PAGE_BYTES 4096u
-
 void idts_ring_touch(const struct idts_ring *ring)
 {
     uint32_t at;
 
-    for (at = 0; at < ring->size; at += PAGE_BYTES)
+    for (at = 0; at < ring->size; at += IDTS_PAGE_SIZE)
         (void)*(const volatile uint8_t *)(ring->data + at);
 }
 

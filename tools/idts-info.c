@@ -16,6 +16,7 @@
  * 1 when it does not, 2 on bad usage.
  */
 #define _GNU_SOURCE
+#include "idts_abi.h"
 #include "idts_backend.h"
 #ifdef IDTS_HAVE_XEN
 #include "idts_xen_grants.h"
@@ -221,10 +222,10 @@ static int report_device(const struct xen_device *d, const char *user, const cha
 }
 
 #ifdef IDTS_HAVE_XEN
-/* Tunnels of rings of `ring` bytes that `pages` grants hold: 2 ring / 4 KiB + 1 each. */
+/* Tunnels of rings of `ring` bytes that `pages` grants hold. */
 static long tunnels(long pages, long ring)
 {
-    return pages / (2 * ring / IDTS_XEN_PAGE_SIZE + 1);
+    return pages / (long)idts_region_pages((uint32_t)ring);
 }
 
 /* The grant budget: gntalloc's limit and what is free of it, Xen's grant

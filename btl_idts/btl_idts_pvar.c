@@ -85,7 +85,8 @@ void mca_btl_idts_pvar_register(void)
 
     add("records_sent",
         "Records this process sent over idts tunnels: one per eager message or fragment, one "
-        "per btl_idts_get_chunk bytes of a rendezvous message, and idts's own requests",
+        "per btl_idts_get_chunk bytes of a rendezvous message (two at least), and idts's own "
+        "requests",
         counter, read_total, (void *)(intptr_t)SENT_RECORDS);
     add("bytes_sent",
         "Bytes of the records this process sent over idts, Open MPI's headers included", counter,

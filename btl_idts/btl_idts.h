@@ -90,6 +90,9 @@ struct mca_btl_idts_component_t {
     int blocking; /* enum mca_btl_idts_blocking */
     unsigned int spin_time_us;
     unsigned int sleep_max_us;
+    /* The smallest rings whose records hold the fragments the limits allowed
+     * at init: tunnels start no smaller unless the budget cannot afford it. */
+    uint32_t fragment_ring;
 
     struct idts_backend backend;
     int backend_open;
@@ -192,6 +195,13 @@ int mca_btl_idts_peer_instance(opal_proc_t *proc, char *instance);
  * 0 for any other. */
 uint32_t mca_btl_idts_job_size(opal_jobid_t jobid);
 int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t *modex);
+
+/* Room for the PML's header before a message (ob1's is 56 bytes): with it a
+ * 32 KiB message goes eagerly, in one record. */
+#define MCA_BTL_IDTS_HEADER_ROOM 64u
+/* Limits left at their defaults shrink to what one record of rings of
+ * ring_size bytes holds; those the user set stay. */
+void mca_btl_idts_fit_limits(uint32_t ring_size);
 
 /* btl_idts_budget.c */
 /* Rings no budget makes smaller; a pair that cannot have them goes to tcp. */

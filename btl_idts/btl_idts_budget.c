@@ -20,8 +20,11 @@
  *    vader or sm, takes the node's pairs), each created by the end that
  *    mca_btl_idts_creates() names, which spreads them evenly;
  *  - rings start at the fair share, the largest power of two with
- *    T_G * cost(s) <= L_G, between the floor (64 KiB, which still streams
- *    well) and btl_idts_ring_size;
+ *    T_G * cost(s) <= L_G, between the floor and btl_idts_ring_size; the
+ *    floor is the rings whose records hold a fragment (128 KiB: eager
+ *    messages to 32 KiB) where every instance of the job affords them for
+ *    all its tunnels, else 64 KiB (which still streams well), and the
+ *    fragment limits yield to it (mca_btl_idts_fit_limits);
  *  - if even the floor does not fit, the first L_G / cost(floor) tunnels of
  *    G (by creator, then attacher rank) get one at the floor, and idts
  *    declines the other peers: the next BTL (tcp) carries them, and the
@@ -31,8 +34,8 @@
  *    and a floor for each it has yet to create: pairs that stream large
  *    messages get large rings, pairs that are idle keep small ones, and the
  *    instance never exceeds its budget.
- * Peers of other jobs (MPI_Comm_spawn, connect/accept) get floor rings,
- * outside the plan.
+ * Peers of other jobs (MPI_Comm_spawn, connect/accept) get rings that hold
+ * a fragment, outside the plan.
  */
 #include "btl_idts.h"
 
@@ -288,6 +291,24 @@ static void decide(const uint32_t *per, int node_taken)
                         plan.fair, (unsigned long long)admits(mine));
 }
 
+/* The floor rises to the rings a fragment needs where every instance can
+ * give all its tunnels such rings. */
+static void raise_floor(void)
+{
+    uint32_t ring = mca_btl_idts_component.fragment_ring, i;
+
+    if (ring <= plan.floor)
+        return;
+    for (i = 0; i < plan.size; i++) {
+        const struct rank *r = &plan.ranks[i];
+
+        if (r->instance >= 0 && plan.instances[r->instance].tunnels &&
+            plan.instances[r->instance].budget / plan.instances[r->instance].tunnels < cost(ring))
+            return;
+    }
+    plan.floor = ring;
+}
+
 static int make_plan(void)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -311,19 +332,36 @@ static int make_plan(void)
     if (plan.ranks[OPAL_PROC_MY_NAME.vpid].instance >= 0) {
         count_tunnels(per, node_taken);
         set_budgets();
+        raise_floor();
         decide(per, node_taken);
     }
     free(per);
     return OPAL_SUCCESS;
 }
 
+/* Before the PML sends anything: fragments fit every tunnel of the plan. */
+static void fit_limits(void)
+{
+    mca_btl_base_module_t *m = &mca_btl_idts_module.super;
+
+    mca_btl_idts_fit_limits(plan.floor);
+    opal_output_verbose(10, opal_btl_base_framework.framework_output,
+                        "btl:idts: rings of %u bytes at least: fragments of %zu bytes, eager to "
+                        "%zu",
+                        plan.floor, m->btl_max_send_size, m->btl_eager_limit);
+}
+
 int mca_btl_idts_budget_admits(const opal_proc_t *proc)
 {
     if (proc->proc_name.jobid != OPAL_PROC_MY_NAME.jobid)
         return 1;
-    if (!plan.planned && make_plan() != OPAL_SUCCESS)
-        opal_output_verbose(1, opal_btl_base_framework.framework_output,
-                            "btl:idts: no plan of ring sizes for this job: floor rings for all");
+    if (!plan.planned) {
+        if (make_plan() != OPAL_SUCCESS)
+            opal_output_verbose(
+                1, opal_btl_base_framework.framework_output,
+                "btl:idts: no plan of ring sizes for this job: floor rings for all");
+        fit_limits();
+    }
     return !plan.admitted ||
            (proc->proc_name.vpid < plan.size && plan.admitted[proc->proc_name.vpid]);
 }
@@ -340,8 +378,10 @@ uint32_t mca_btl_idts_budget_ring(mca_btl_base_endpoint_t *endpoint)
 {
     uint32_t size = plan.floor;
 
-    if (endpoint->proc->proc_name.jobid != OPAL_PROC_MY_NAME.jobid || !plan.admitted)
-        return plan.floor ? plan.floor : mca_btl_idts_component.ring_size;
+    if (endpoint->proc->proc_name.jobid != OPAL_PROC_MY_NAME.jobid || !plan.floor)
+        return mca_btl_idts_component.fragment_ring;
+    if (!plan.admitted)
+        return plan.floor;
     /* The floor reserved for this tunnel is now spare: it takes from that. */
     if (plan.uncreated > 0)
         plan.uncreated--;

@@ -174,6 +174,23 @@ void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint)
                         rc ? strerror(-rc) : "");
 }
 
+/* -EMSGSIZE, with the cause for the user, when a peer of another job made
+ * rings whose records cannot hold our fragments. */
+static int holds_fragments(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_backend *be = &mca_btl_idts_component.backend;
+    size_t fragment = mca_btl_idts_module.super.btl_max_send_size;
+    uint32_t most = idts_tunnel_max_payload(&endpoint->tunnel);
+
+    if (most >= fragment)
+        return 0;
+    snprintf(be->why, sizeof(be->why),
+             "its rings of %u bytes hold records of %u bytes, our fragments are %zu "
+             "(btl_idts_max_send_size): give both jobs the same btl_idts_ring_size",
+             idts_tunnel_ring_size(&endpoint->tunnel), most, fragment);
+    return -EMSGSIZE;
+}
+
 /* Returns 1 when the tunnel opened, 0 otherwise. */
 static int advance(mca_btl_base_endpoint_t *endpoint)
 {
@@ -183,6 +200,8 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
     rc = idts_tunnel_connect(&endpoint->tunnel);
     if (rc == -EAGAIN)
         return 0;
+    if (rc == 0)
+        rc = holds_fragments(endpoint);
     if (rc) {
         endpoint->state = MCA_BTL_IDTS_CLOSED;
         mca_btl_idts_fatal(endpoint, "connect failed", rc);

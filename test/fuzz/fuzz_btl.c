@@ -500,6 +500,7 @@ static void connect_endpoint(struct fuzz_input *in)
     memset(&h.platform, 0, sizeof(h.platform));
     fuzz_backend_open(&c->backend, &h.platform);
     c->ring_size = ring_size;
+    c->fragment_ring = ring_size;
     btl->btl_max_send_size = max & ~(IDTS_RECORD_ALIGN - 1);
     if (btl->btl_max_send_size > 32 << 10)
         btl->btl_max_send_size = 32 << 10;

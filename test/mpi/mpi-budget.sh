@@ -28,6 +28,8 @@ relay < "$out/idts"
 ok "$status" "32 ranks over idts: the job ends cleanly ($status)"
 grep -q "among 496 tunnels of its 32 ranks: rings of 65536 bytes, 496 tunnels admitted" "$out/idts"
 ok $? "32 ranks: every pair gets a tunnel, with 64 KiB rings"
+[ "$(grep -c "rings of 65536 bytes at least: fragments of 32752 bytes, eager to 32752" "$out/idts")" = 32 ]
+ok $? "32 ranks: every rank's fragments and eager limit yield to what 64 KiB rings hold"
 "$peak" "$out/vader-peak" timeout 900 mpirun --oversubscribe -np 32 --mca pml ob1 --mca btl vader,self --mca btl_vader_single_copy_mechanism none \
     "$program" > "$out/vader" 2>&1
 status=$?
@@ -44,10 +46,13 @@ status=$?
 relay < "$out/two"
 grep -q "rings of 1048576 bytes, 1 tunnels admitted" "$out/two"
 ok $? "2 ranks alone keep 1 MiB rings ($status)"
+[ "$(grep -c "rings of 131072 bytes at least: fragments of 32832 bytes, eager to 32832" "$out/two")" = 2 ]
+ok $? "2 ranks: 32 KiB messages go eagerly (fragments of 32 KiB and a header, rings of 128 KiB at least)"
 
-# 8 MiB for the 28 tunnels of 8 ranks: 128 KiB rings; the one pair that
-# streams grows its tunnel out of its creator's share, the idle ones stay.
-run 8 --mca btl idts,self --mca btl_idts_budget 8388608 --mca btl_base_verbose 20 "$program" \
+# 2800 pages for the 28 tunnels of 8 ranks: 128 KiB rings (65 pages), which
+# every tunnel keeps; the one pair that streams grows its tunnel out of what
+# its creator's share has beyond them, the idle ones stay.
+run 8 --mca btl idts,self --mca btl_idts_budget 11468800 --mca btl_base_verbose 20 "$program" \
     1048576 100 pair > "$out/grow" 2>&1
 status=$?
 relay < "$out/grow"

@@ -15,6 +15,7 @@
 #define MCA_BTL_IDTS_H
 
 #include "btl_idts_compat.h"
+#include "btl_idts_get_record.h"
 
 #include "opal/class/opal_free_list.h"
 #include "opal/class/opal_hash_table.h"
@@ -54,24 +55,6 @@ typedef struct mca_btl_idts_knock_t mca_btl_idts_knock_t;
 /* How many knocks of jobs not known yet are kept, the oldest dropped. */
 #define MCA_BTL_IDTS_HELD_KNOCKS 16
 #define MCA_BTL_IDTS_KNOCK_MAGIC 0x4b4e4f43u
-
-/* GET_REQUEST payload: the receiver asks for [address, address + size). */
-struct mca_btl_idts_get_request_t {
-    uint32_t token; /* the asker's, echoed in every GET_DATA */
-    uint32_t reserved;
-    uint64_t handle; /* the owner's registration */
-    uint64_t address;
-    uint64_t size;
-};
-typedef struct mca_btl_idts_get_request_t mca_btl_idts_get_request_t;
-
-/* GET_DATA payload header; the data follows. status != 0: refused. */
-struct mca_btl_idts_get_data_t {
-    uint32_t token;
-    int32_t status;
-    uint64_t offset;
-};
-typedef struct mca_btl_idts_get_data_t mca_btl_idts_get_data_t;
 
 struct mca_btl_base_registration_handle_t {
     uint64_t id;

@@ -208,25 +208,13 @@ void mca_btl_idts_get_request_arrived(mca_btl_base_endpoint_t *endpoint,
     opal_list_append(&endpoint->serving, &serve->super);
 }
 
-/* Bytes of the request's next GET_DATA record, after its header: get_chunk,
- * or what one record of this tunnel's rings holds where that is less, and
- * at most half the request: the peer copies a lone message's first half out
- * while we copy its second half in. */
+/* Bytes of the request's next GET_DATA record after its header, for the
+ * rings the tunnel has now (they may have grown since the last record). */
 static uint32_t next_chunk(const mca_btl_base_endpoint_t *endpoint, const serve_t *serve)
 {
-    uint64_t left = serve->size - serve->offset;
-    uint64_t half =
-        ((serve->size + 1) / 2 + IDTS_RECORD_ALIGN - 1) & ~(uint64_t)(IDTS_RECORD_ALIGN - 1);
-    uint32_t most =
-        (idts_tunnel_max_payload(&endpoint->tunnel) - (uint32_t)sizeof(mca_btl_idts_get_data_t)) &
-        ~(IDTS_RECORD_ALIGN - 1);
-    uint32_t chunk = mca_btl_idts_component.get_chunk;
-
-    if (chunk == 0 || chunk > most)
-        chunk = most;
-    if (half < chunk)
-        chunk = (uint32_t)half;
-    return left < chunk ? (uint32_t)left : chunk;
+    return mca_btl_idts_get_record_data(serve->size, serve->offset,
+                                        mca_btl_idts_component.get_chunk,
+                                        idts_tunnel_max_payload(&endpoint->tunnel));
 }
 
 uint32_t mca_btl_idts_next_get_record(mca_btl_base_endpoint_t *endpoint)

@@ -22,6 +22,7 @@
  */
 #include "mpi_stress_wraps.h"
 
+#include "btl_idts_get_record.h"
 #include "idts_ring.h"
 
 #include <mpi.h>
@@ -34,15 +35,13 @@
 
 /* Record payloads of ob1 (4.1) over idts, in bytes. */
 #define OB1_HDR_UNION                                                                              \
-    56                   /* sizeof(mca_pml_ob1_hdr_t): ob1 sends eagerly what                      \
-                          * fits btl_eager_limit with this much to spare */
-#define OB1_MATCH     14 /* eager message header */
-#define OB1_RNDV      32 /* synchronous eager message header */
-#define OB1_ACK       40
-#define OB1_RGET      56 /* rendezvous header with the registration */
-#define OB1_FIN       24
-#define IDTS_GET_ASK  32 /* GET_REQUEST */
-#define IDTS_GET_DATA 16 /* GET_DATA header, before the data */
+    56               /* sizeof(mca_pml_ob1_hdr_t): ob1 sends eagerly what                          \
+                      * fits btl_eager_limit with this much to spare */
+#define OB1_MATCH 14 /* eager message header */
+#define OB1_RNDV  32 /* synchronous eager message header */
+#define OB1_ACK   40
+#define OB1_RGET  56 /* rendezvous header with the registration */
+#define OB1_FIN   24
 
 /* PADs up to this long can follow the records of most messages (to 4 KiB);
  * longer ones only those of larger messages, rendezvous records among them,
@@ -61,7 +60,8 @@ struct ring_model {
 static struct ring_model *rings; /* to each peer; NULL for self */
 static int me, ranks;
 static uint32_t ring_size;
-static unsigned long eager_limit, chunk; /* GET_DATA bytes per record in these rings */
+static unsigned long eager_limit;
+static uint32_t chunk; /* btl_idts_get_chunk */
 
 /* An idts MCA variable through MPI_T, 0 when there is none. */
 static unsigned long setting(const char *wanted)
@@ -113,7 +113,6 @@ static void ring_init(struct ring_model *ring)
 
 void wraps_init(int rank, int nprocs)
 {
-    unsigned long most;
     int provided;
 
     me = rank;
@@ -121,15 +120,12 @@ void wraps_init(int rank, int nprocs)
     MPI_T_init_thread(MPI_THREAD_SINGLE, &provided);
     ring_size = (uint32_t)setting("btl_idts_ring_size");
     eager_limit = setting("btl_idts_eager_limit");
-    chunk = setting("btl_idts_get_chunk");
+    chunk = (uint32_t)setting("btl_idts_get_chunk");
     MPI_T_finalize();
     if (!idts_ring_size_valid(ring_size) || eager_limit == 0) {
         ring_size = 0;
         return;
     }
-    most = (idts_ring_max_payload(ring_size) - IDTS_GET_DATA) & ~(IDTS_RECORD_ALIGN - 1);
-    if (chunk == 0 || chunk > most)
-        chunk = most;
     rings = calloc(nprocs, sizeof(*rings));
     if (!rings)
         MPI_Abort(MPI_COMM_WORLD, 3);
@@ -169,8 +165,6 @@ static int eager(size_t size)
 void wraps_sent(int dest, size_t size, int synchronous)
 {
     struct ring_model *ring = &rings[dest];
-    size_t half = ((size + 1) / 2 + IDTS_RECORD_ALIGN - 1) & ~(size_t)(IDTS_RECORD_ALIGN - 1);
-    size_t step = half < chunk ? half : chunk; /* as btl_idts_get.c's next_chunk() */
 
     if (!ring_size)
         return;
@@ -179,8 +173,10 @@ void wraps_sent(int dest, size_t size, int synchronous)
         return;
     }
     put(ring, OB1_RGET);
-    for (size_t offset = 0; offset < size; offset += step)
-        put(ring, IDTS_GET_DATA + (uint32_t)(size - offset < step ? size - offset : step));
+    for (size_t offset = 0, step; offset < size; offset += step) {
+        step = mca_btl_idts_get_record_data(size, offset, chunk, idts_ring_max_payload(ring_size));
+        put(ring, (uint32_t)(sizeof(mca_btl_idts_get_data_t) + step));
+    }
 }
 
 void wraps_received(int source, size_t size, int synchronous)
@@ -190,7 +186,7 @@ void wraps_received(int source, size_t size, int synchronous)
     if (!ring_size)
         return;
     if (!eager(size)) {
-        put(ring, IDTS_GET_ASK);
+        put(ring, (uint32_t)sizeof(mca_btl_idts_get_request_t));
         put(ring, OB1_FIN);
     } else if (synchronous) {
         put(ring, OB1_ACK);

@@ -166,7 +166,8 @@ int mca_btl_idts_module_setup(mca_btl_idts_module_t *module);
 mca_btl_base_descriptor_t *mca_btl_idts_alloc(mca_btl_base_module_t *btl,
                                               mca_btl_base_endpoint_t *endpoint, uint8_t order,
                                               size_t size, uint32_t flags);
-void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error);
+void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error,
+                        const char *why);
 /* A topic of help-btl-idts.txt, on stderr; unless every_rank, from the
  * first rank of each node only. */
 void mca_btl_idts_show_help(int every_rank, const char *topic, ...);

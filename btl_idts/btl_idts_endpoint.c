@@ -95,7 +95,7 @@ static void open_add(mca_btl_base_endpoint_t *endpoint)
         mca_btl_base_endpoint_t **open = realloc(c->open, size * sizeof(*open));
 
         if (!open) {
-            mca_btl_idts_fatal(endpoint, "connect failed", ENOMEM);
+            mca_btl_idts_fatal(endpoint, "connect failed", ENOMEM, NULL);
             return;
         }
         c->open = open;
@@ -127,6 +127,12 @@ static void knock(mca_btl_base_endpoint_t *endpoint)
                                            sizeof(msg)) == 0;
 }
 
+static void connect_failed(mca_btl_base_endpoint_t *endpoint, int error, const char *why)
+{
+    endpoint->state = MCA_BTL_IDTS_CLOSED;
+    mca_btl_idts_fatal(endpoint, "connect failed", error, why);
+}
+
 static void start_connect(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -138,8 +144,7 @@ static void start_connect(mca_btl_base_endpoint_t *endpoint)
                                       endpoint->key);
 
     if (rc) {
-        endpoint->state = MCA_BTL_IDTS_CLOSED;
-        mca_btl_idts_fatal(endpoint, "connect failed", rc);
+        connect_failed(endpoint, rc, c->backend.why);
         return;
     }
     /* Known by now: Open MPI decides whether ranks yield during MPI_Init,
@@ -174,20 +179,21 @@ void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint)
                         rc ? strerror(-rc) : "");
 }
 
-/* -EMSGSIZE, with the cause for the user, when a peer of another job made
+/* 0, or -EMSGSIZE once the user is told, when a peer of another job made
  * rings whose records cannot hold our fragments. */
 static int holds_fragments(mca_btl_base_endpoint_t *endpoint)
 {
-    struct idts_backend *be = &mca_btl_idts_component.backend;
     size_t fragment = mca_btl_idts_module.super.btl_max_send_size;
     uint32_t most = idts_tunnel_max_payload(&endpoint->tunnel);
+    char why[192];
 
     if (most >= fragment)
         return 0;
-    snprintf(be->why, sizeof(be->why),
+    snprintf(why, sizeof(why),
              "its rings of %u bytes hold records of %u bytes, our fragments are %zu "
              "(btl_idts_max_send_size): give both jobs the same btl_idts_ring_size",
              idts_tunnel_ring_size(&endpoint->tunnel), most, fragment);
+    connect_failed(endpoint, EMSGSIZE, why);
     return -EMSGSIZE;
 }
 
@@ -200,13 +206,12 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
     rc = idts_tunnel_connect(&endpoint->tunnel);
     if (rc == -EAGAIN)
         return 0;
-    if (rc == 0)
-        rc = holds_fragments(endpoint);
     if (rc) {
-        endpoint->state = MCA_BTL_IDTS_CLOSED;
-        mca_btl_idts_fatal(endpoint, "connect failed", rc);
+        connect_failed(endpoint, rc, mca_btl_idts_component.backend.why);
         return 0;
     }
+    if (holds_fragments(endpoint))
+        return 0;
     endpoint->state = MCA_BTL_IDTS_OPEN;
     endpoint->grow_at = traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY *
                                                 (uint64_t)idts_tunnel_ring_size(&endpoint->tunnel);
@@ -395,7 +400,8 @@ void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error)
         opal_output_verbose(20, opal_btl_base_framework.framework_output,
                             "btl:idts: tunnel %s closed by the peer", endpoint->key);
     else
-        mca_btl_idts_fatal(endpoint, closed_topic(error), error);
+        mca_btl_idts_fatal(endpoint, closed_topic(error), error,
+                           mca_btl_idts_component.backend.why);
     mca_btl_idts_fail_gets(endpoint);
 }
 

@@ -267,8 +267,10 @@ void mca_btl_idts_show_help(int every_rank, const char *topic, ...)
 }
 
 /* The help message says it all; the error callback's text, which ob1
- * prints as the job ends, names everything too. */
-void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error)
+ * prints as the job ends, names everything too. why explains a failure the
+ * user can fix (a grant limit, rings too small...), or is NULL. */
+void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, int error,
+                        const char *why)
 {
     mca_btl_idts_module_t *module = &mca_btl_idts_module;
     struct idts_backend *be = &mca_btl_idts_component.backend;
@@ -278,9 +280,9 @@ void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, in
         mca_btl_idts_counters.connect_failures++;
     else
         mca_btl_idts_counters.tunnel_failures++;
-    /* A backend explains the failures the user can fix (a grant limit...). */
     snprintf(cause, sizeof(cause), "%s%s%s", strerror(error < 0 ? -error : error),
-             be->why[0] ? ": " : "", be->why);
+             why && why[0] ? ": " : "", why ? why : "");
+    /* What the backend explained belongs to this failure, not to the next. */
     be->why[0] = '\0';
     snprintf(self, sizeof(self), "%s", OPAL_NAME_PRINT(opal_proc_local_get()->proc_name));
     snprintf(peer, sizeof(peer), "%s", OPAL_NAME_PRINT(endpoint->proc->proc_name));

@@ -65,8 +65,20 @@ if [ "$spawns" = yes ]; then
     ok $? "a child leaves before its parent took its message: the job ends ($status)"
     help_arrived "peer gone" "$out/leave"
     ok $? "and the help message \"peer gone\" arrives whole through mpirun"
+
+    # Jobs with different ring sizes: the tunnel whose rings cannot hold
+    # one end's fragments stops the job, naming the setting to align.
+    timeout -k 10 180 mpirun --oversubscribe -np 1 --mca pml ob1 --mca btl "idts,self,$sm_btl,tcp" \
+        --mca btl_idts_ring_size 65536 "$program" rings > "$out/rings" 2>&1
+    status=$?
+    [ "$status" != 0 ] && [ "$status" != 124 ] && [ "$status" != 137 ]
+    ok $? "jobs with 64 KiB and 1 MiB rings: the job ends ($status)"
+    help_arrived "connect failed" "$out/rings" &&
+        grep -aq 'our fragments are [0-9]* (btl_idts_max_send_size): give both jobs the same btl_idts_ring_size' "$out/rings"
+    ok $? "and \"connect failed\" arrives, naming the fragments and btl_idts_ring_size"
 else
     skip "a child that leaves early: Open MPI cannot spawn here without idts (above)"
+    skip "jobs with different ring sizes: Open MPI cannot spawn here without idts (above)"
 fi
 
 tap_end

@@ -15,6 +15,11 @@
  *                              frees the request and leaves (MPI_Finalize)
  *                              before the parent came for it: the parent's
  *                              receive cannot complete, and must fail, not hang
+ *   mpi_dynamic_test rings     the job (run with btl_idts_ring_size 65536)
+ *                              spawns two children with the default ring
+ *                              size and talks to them: the child that finds
+ *                              rings too small for its fragments must stop
+ *                              the job saying why, not send into them
  */
 #include "mpi_tap.h"
 
@@ -75,9 +80,12 @@ static void talk(MPI_Comm merged, const char *how)
     free(in);
 }
 
+/* The children of "rings" get this ring size, as a job started apart. */
+#define CHILD_RINGS "1048576"
+
 static MPI_Comm spawn(char *program, const char *mode, int children)
 {
-    char *args[2] = {(char *)mode, NULL};
+    char *args[3] = {(char *)mode, strcmp(mode, "rings") == 0 ? CHILD_RINGS : NULL, NULL};
     MPI_Comm inter;
 
     MPI_Comm_spawn(program, args, children, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &inter,
@@ -117,22 +125,29 @@ int main(int argc, char **argv)
     char port[MPI_MAX_PORT_NAME], service[64];
     int rank, nprocs, printer;
 
+    if (argc == 3 && strcmp(argv[1], "rings") == 0)
+        setenv("OMPI_MCA_btl_idts_ring_size", argv[2], 1);
     MPI_Init(&argc, &argv);
     MPI_Comm_get_parent(&parent);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
     printer = parent == MPI_COMM_NULL && rank == 0;
-    if (argc != 2 ||
-        (strcmp(argv[1], "spawn") && strcmp(argv[1], "connect") && strcmp(argv[1], "leave"))) {
+    if (argc < 2 || argc > 2 + (parent != MPI_COMM_NULL) ||
+        (strcmp(argv[1], "spawn") && strcmp(argv[1], "connect") && strcmp(argv[1], "leave") &&
+         strcmp(argv[1], "rings"))) {
         if (printer)
-            fprintf(stderr, "usage: mpi_dynamic_test spawn|connect|leave\n");
+            fprintf(stderr, "usage: mpi_dynamic_test spawn|connect|leave|rings\n");
         MPI_Finalize();
         return 2;
     }
     snprintf(service, sizeof(service), "idts-dynamic-%s", argv[1]);
 
-    if (strcmp(argv[1], "spawn") == 0) {
-        inter = parent != MPI_COMM_NULL ? parent : spawn(argv[0], "spawn", nprocs);
+    if (strcmp(argv[1], "spawn") == 0 || strcmp(argv[1], "rings") == 0) {
+        /* rings: two children, as the parent creates the tunnel to one
+         * of them and the other creates its own (mca_btl_idts_creates). */
+        inter = parent != MPI_COMM_NULL
+                    ? parent
+                    : spawn(argv[0], argv[1], strcmp(argv[1], "rings") ? nprocs : 2);
         merge_and_talk(inter, parent != MPI_COMM_NULL, "spawn and merge");
         MPI_Comm_disconnect(&inter);
     } else if (strcmp(argv[1], "connect") == 0) {

@@ -86,24 +86,6 @@ mca_btl_base_endpoint_t *mca_btl_idts_endpoint_create(opal_proc_t *proc, const c
     return endpoint;
 }
 
-static void open_add(mca_btl_base_endpoint_t *endpoint)
-{
-    mca_btl_idts_component_t *c = &mca_btl_idts_component;
-
-    if (c->open_count == c->open_size) {
-        int size = c->open_size ? 2 * c->open_size : 8;
-        mca_btl_base_endpoint_t **open = realloc(c->open, size * sizeof(*open));
-
-        if (!open) {
-            mca_btl_idts_fatal(endpoint, "connect failed", ENOMEM, NULL);
-            return;
-        }
-        c->open = open;
-        c->open_size = size;
-    }
-    c->open[c->open_count++] = endpoint;
-}
-
 static void open_remove(mca_btl_base_endpoint_t *endpoint)
 {
     mca_btl_idts_component_t *c = &mca_btl_idts_component;
@@ -131,6 +113,26 @@ static void connect_failed(mca_btl_base_endpoint_t *endpoint, int error, const c
 {
     endpoint->state = MCA_BTL_IDTS_CLOSED;
     mca_btl_idts_fatal(endpoint, "connect failed", error, why);
+}
+
+/* 0, or -ENOMEM once the user is told. */
+static int open_add(mca_btl_base_endpoint_t *endpoint)
+{
+    mca_btl_idts_component_t *c = &mca_btl_idts_component;
+
+    if (c->open_count == c->open_size) {
+        int size = c->open_size ? 2 * c->open_size : 8;
+        mca_btl_base_endpoint_t **open = realloc(c->open, size * sizeof(*open));
+
+        if (!open) {
+            connect_failed(endpoint, ENOMEM, NULL);
+            return -ENOMEM;
+        }
+        c->open = open;
+        c->open_size = size;
+    }
+    c->open[c->open_count++] = endpoint;
+    return 0;
 }
 
 static void start_connect(mca_btl_base_endpoint_t *endpoint)
@@ -210,12 +212,11 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
         connect_failed(endpoint, rc, mca_btl_idts_component.backend.why);
         return 0;
     }
-    if (holds_fragments(endpoint))
+    if (holds_fragments(endpoint) || open_add(endpoint))
         return 0;
     endpoint->state = MCA_BTL_IDTS_OPEN;
     endpoint->grow_at = traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY *
                                                 (uint64_t)idts_tunnel_ring_size(&endpoint->tunnel);
-    open_add(endpoint);
     opal_output_verbose(20, opal_btl_base_framework.framework_output,
                         "btl:idts: tunnel %s open (%s)", endpoint->key,
                         endpoint->creator ? "created" : "attached");

@@ -274,7 +274,8 @@ void mca_btl_idts_fatal(mca_btl_base_endpoint_t *endpoint, const char *topic, in
 {
     mca_btl_idts_module_t *module = &mca_btl_idts_module;
     struct idts_backend *be = &mca_btl_idts_component.backend;
-    char self[128], peer[128], cause[sizeof(be->why) + 64], summary[sizeof(cause) + 512];
+    /* Sized on its own: why may be a caller's text, longer than be->why. */
+    char self[128], peer[128], cause[320], summary[sizeof(cause) + 512];
 
     if (strncmp(topic, "connect", 7) == 0)
         mca_btl_idts_counters.connect_failures++;

@@ -183,6 +183,8 @@ int mca_btl_idts_modex_of(const opal_process_name_t *name, mca_btl_idts_modex_t 
 /* Room for the PML's header before a message (ob1's is 56 bytes): with it a
  * 32 KiB message goes eagerly, in one record. */
 #define MCA_BTL_IDTS_HEADER_ROOM 64u
+/* The default eager limit and fragment size. */
+#define MCA_BTL_IDTS_FRAGMENT_SIZE ((32u << 10) + MCA_BTL_IDTS_HEADER_ROOM)
 /* Limits left at their defaults shrink to what one record of rings of
  * ring_size bytes holds; those the user set stay. */
 void mca_btl_idts_fit_limits(uint32_t ring_size);

@@ -166,9 +166,9 @@ static int idts_register(void)
      * (osu_bw at 32 KiB 26.0 against 17.9 GB/s, osu_latency 3.04 against
      * 3.53 us). Such records need rings of 128 KiB; where a budget gives
      * tunnels 64 KiB, the limits yield (mca_btl_idts_fit_limits). */
-    m->btl_eager_limit = (32u << 10) + MCA_BTL_IDTS_HEADER_ROOM;
+    m->btl_eager_limit = MCA_BTL_IDTS_FRAGMENT_SIZE;
     m->btl_rndv_eager_limit = 4 * 1024;
-    m->btl_max_send_size = (32u << 10) + MCA_BTL_IDTS_HEADER_ROOM;
+    m->btl_max_send_size = MCA_BTL_IDTS_FRAGMENT_SIZE;
     m->btl_rdma_pipeline_send_length = m->btl_eager_limit;
     m->btl_rdma_pipeline_frag_size = SIZE_MAX;
     m->btl_min_rdma_pipeline_size = m->btl_eager_limit;

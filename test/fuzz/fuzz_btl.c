@@ -502,8 +502,8 @@ static void connect_endpoint(struct fuzz_input *in)
     c->ring_size = ring_size;
     c->fragment_ring = ring_size;
     btl->btl_max_send_size = max & ~(IDTS_RECORD_ALIGN - 1);
-    if (btl->btl_max_send_size > 32 << 10)
-        btl->btl_max_send_size = 32 << 10;
+    if (btl->btl_max_send_size > MCA_BTL_IDTS_FRAGMENT_SIZE)
+        btl->btl_max_send_size = MCA_BTL_IDTS_FRAGMENT_SIZE;
     c->get_chunk = chunk; /* 0, within the ring's records or beyond them */
     h.peer_proc.proc_name = (opal_process_name_t){JOB, setup & SETUP_CREATOR ? 2 : 0};
     if (!(setup & SETUP_CREATOR))

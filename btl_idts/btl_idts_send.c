@@ -246,8 +246,10 @@ int mca_btl_idts_progress_endpoint(mca_btl_base_endpoint_t *endpoint)
     uint32_t handed = 0;
     int count = 0, rc = 0;
 
+    /* The inline look at the next header spares the call that would find the
+     * end marker after the last record, on every message. */
     while (count < MCA_BTL_IDTS_RECEIVE_BATCH && handed < MCA_BTL_IDTS_RECEIVE_BYTES &&
-           endpoint->state == MCA_BTL_IDTS_OPEN &&
+           endpoint->state == MCA_BTL_IDTS_OPEN && !idts_tunnel_idle(&endpoint->tunnel) &&
            (rc = idts_tunnel_peek(&endpoint->tunnel, &record)) > 0) {
         handed += deliver(endpoint, &record);
         idts_tunnel_release_quietly(&endpoint->tunnel);

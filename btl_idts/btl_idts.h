@@ -96,7 +96,7 @@ struct mca_btl_idts_component_t {
     int held_knock_count;
     /* The idle streak of progress (btl_idts_sleep.c). */
     unsigned int idle_polls;
-    int64_t idle_ns, last_poll_ns;
+    int64_t idle_ns, last_poll_ns, cpu_ns, cpu_polls;
 };
 typedef struct mca_btl_idts_component_t mca_btl_idts_component_t;
 MCA_BTL_IDTS_DECLSPEC extern mca_btl_idts_component_t mca_btl_idts_component;

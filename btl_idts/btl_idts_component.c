@@ -149,9 +149,9 @@ static int idts_register(void)
     c->spin_time_us = 10000;
     register_uint("spin_time",
                   "Microseconds that progress polls an idle idts before it sleeps, when "
-                  "btl_idts_blocking lets it. A loop of MPI_Test calls with work between "
-                  "them looks idle too: shorter spins let it sleep while it has work, "
-                  "longer ones leave less CPU to other ranks and VMs",
+                  "btl_idts_blocking lets it. A loop of MPI_Test calls with less than 10 us "
+                  "of work between them looks idle too: shorter spins let it sleep while it "
+                  "has work, longer ones leave less CPU to other ranks and VMs",
                   OPAL_INFO_LVL_5, &c->spin_time_us);
     c->sleep_max_us = 1000;
     register_uint("sleep_max",

@@ -138,6 +138,21 @@ ok $? "one tunnel open on each rank, no failures"
     [ "$(after 1 wakeups)" -le "$(after 1 sleeps)" ]
 ok $? "the waiting rank slept and was woken ($(after 1 sleeps) sleeps, $(after 1 wakeups) wake-ups)"
 
+# A rank that computes between its MPI_Test calls is not waiting: were it
+# to sleep, each call would cost its work up to btl_idts_sleep_max. Rank 0
+# tests every 40 us of work for 200 ms, then rank 1 waits in MPI_Recv as
+# long; with a spin of 1 ms only the second sleeps.
+timeout 300 mpirun --oversubscribe -np 2 --mca pml ob1 --mca btl idts,self \
+    --mca btl_idts_blocking always --mca btl_idts_spin_time 1000 \
+    --mca mca_base_component_show_load_errors 0 "$build/test/mpi/mpi_t_pvars" overlap > "$out/pvars" 2> "$out/err-pvars"
+status=$?
+show "$out/pvars"
+[ "$status" = 0 ] || show "$out/err-pvars"
+[ "$status" = 0 ] && [ "$(delta 0 sleeps)" = 0 ]
+ok $? "a loop of MPI_Test calls 40 us of work apart never sleeps ($(delta 0 sleeps) sleeps in 200 ms)"
+[ "$status" = 0 ] && [ "$(delta 1 sleeps)" -gt 0 ]
+ok $? "a rank waiting in MPI_Recv as long sleeps ($(delta 1 sleeps) sleeps)"
+
 # Third-party programs from Debian, judged by their own checks. A component
 # built with AddressSanitizer loads only into programs built so: skip there.
 asan=$(ldd "$build/btl_idts/.libs/mca_btl_idts.so" | grep -c libasan)

@@ -15,14 +15,23 @@
  * differences.
  *
  *   mpi_t_pvars [COUNT [SIZE]]   (default 1000 messages of 1000 bytes)
+ *
+ * With "overlap", around two waits instead: rank 0 waits for rank 1's
+ * message in a loop of MPI_Test calls with STEP_US of work between them
+ * (rank 1 computes COMPUTE_MS first), then rank 1 waits in MPI_Recv while
+ * rank 0 computes as long. Each reads before and after its own wait.
+ *
+ *   mpi_t_pvars overlap
  */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PVARS 32
-#define BIG       (1 << 20)
+#define MAX_PVARS  32
+#define BIG        (1 << 20)
+#define STEP_US    40
+#define COMPUTE_MS 200
 
 /* The MPI_T reader: handles on every unsigned long long pvar whose name
  * starts with a prefix, in a session of their own. Open MPI counts a
@@ -71,9 +80,76 @@ static void close_pvars(struct pvars *p)
     MPI_T_pvar_session_free(&p->session);
 }
 
+/* Work without MPI, as an application's between two calls. */
+static void compute(double seconds)
+{
+    double end = MPI_Wtime() + seconds;
+
+    while (MPI_Wtime() < end)
+        ;
+}
+
+static void overlap(int rank, struct pvars *pvars, unsigned long long *before,
+                    unsigned long long *after)
+{
+    MPI_Request request;
+    int done = 0;
+
+    if (rank == 0) {
+        read_pvars(pvars, before);
+        MPI_Irecv(NULL, 0, MPI_BYTE, 1, 0, MPI_COMM_WORLD, &request);
+        while (!done) {
+            compute(STEP_US * 1e-6);
+            MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        }
+        read_pvars(pvars, after);
+        compute(COMPUTE_MS * 1e-3);
+        MPI_Send(NULL, 0, MPI_BYTE, 1, 1, MPI_COMM_WORLD);
+    } else if (rank == 1) {
+        compute(COMPUTE_MS * 1e-3);
+        MPI_Send(NULL, 0, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
+        read_pvars(pvars, before);
+        MPI_Recv(NULL, 0, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        read_pvars(pvars, after);
+    } else {
+        read_pvars(pvars, before);
+        read_pvars(pvars, after);
+    }
+}
+
+static void exchange(int rank, int count, int size, char *buffer, struct pvars *pvars,
+                     unsigned long long *before, unsigned long long *after)
+{
+    int i;
+
+    if (rank != 0)
+        read_pvars(pvars, before);
+    if (rank == 0) {
+        /* Rank 1 has read: what it sends from now on is in its count. */
+        MPI_Recv(NULL, 0, MPI_BYTE, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        read_pvars(pvars, before);
+        for (i = 0; i < count; i++)
+            MPI_Send(buffer, size, MPI_BYTE, 1, 1, MPI_COMM_WORLD);
+        MPI_Send(buffer, BIG, MPI_BYTE, 1, 2, MPI_COMM_WORLD);
+        MPI_Recv(NULL, 0, MPI_BYTE, 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        read_pvars(pvars, after);
+    } else if (rank == 1) {
+        MPI_Send(NULL, 0, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
+        for (i = 0; i < count; i++)
+            MPI_Recv(buffer, size, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Recv(buffer, BIG, MPI_BYTE, 0, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        read_pvars(pvars, after);
+        MPI_Send(NULL, 0, MPI_BYTE, 0, 3, MPI_COMM_WORLD);
+    } else {
+        read_pvars(pvars, after);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    int count = argc > 1 ? atoi(argv[1]) : 1000, size = argc > 2 ? atoi(argv[2]) : 1000;
+    int overlapping = argc > 1 && strcmp(argv[1], "overlap") == 0;
+    int count = argc > 1 && !overlapping ? atoi(argv[1]) : 1000;
+    int size = argc > 2 ? atoi(argv[2]) : 1000;
     int rank, provided, i;
     unsigned long long before[MAX_PVARS], after[MAX_PVARS];
     struct pvars pvars;
@@ -87,27 +163,10 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 2);
     open_pvars("btl_idts_", &pvars);
     MPI_Barrier(MPI_COMM_WORLD); /* the tunnel is open, nothing in flight */
-    if (rank != 0)
-        read_pvars(&pvars, before);
-    if (rank == 0) {
-        /* Rank 1 has read: what it sends from now on is in its count. */
-        MPI_Recv(NULL, 0, MPI_BYTE, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        read_pvars(&pvars, before);
-        for (i = 0; i < count; i++)
-            MPI_Send(buffer, size, MPI_BYTE, 1, 1, MPI_COMM_WORLD);
-        MPI_Send(buffer, BIG, MPI_BYTE, 1, 2, MPI_COMM_WORLD);
-        MPI_Recv(NULL, 0, MPI_BYTE, 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        read_pvars(&pvars, after);
-    } else if (rank == 1) {
-        MPI_Send(NULL, 0, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
-        for (i = 0; i < count; i++)
-            MPI_Recv(buffer, size, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        MPI_Recv(buffer, BIG, MPI_BYTE, 0, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        read_pvars(&pvars, after);
-        MPI_Send(NULL, 0, MPI_BYTE, 0, 3, MPI_COMM_WORLD);
-    } else {
-        read_pvars(&pvars, after);
-    }
+    if (overlapping)
+        overlap(rank, &pvars, before, after);
+    else
+        exchange(rank, count, size, buffer, &pvars, before, after);
     for (i = 0; i < pvars.n; i++)
         printf("%d %s %llu %llu\n", rank, pvars.name[i], before[i], after[i]);
     fflush(stdout);

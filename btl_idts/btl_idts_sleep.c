@@ -31,7 +31,6 @@
 #include "opal/runtime/opal_progress.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 /* A longer gap between two idle polls means the caller did something else:
  * computed, or on an oversubscribed core, the scheduler ran someone else. */
@@ -44,14 +43,11 @@
  * interrupt may have made a wait look like work. */
 #define MCA_BTL_IDTS_JUDGE_POLLS 64
 
-/* Count the polls from now on, and the CPU time our thread runs. Reading it
- * is a system call (1.4 us in a KVM guest): once a streak, once a sleep. */
+/* Count the polls from now on, and the CPU time our thread runs: once a
+ * streak, once a sleep (mca_btl_idts_thread_cpu_ns is a system call). */
 static void mark_cpu(mca_btl_idts_component_t *c)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    c->cpu_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    c->cpu_ns = mca_btl_idts_thread_cpu_ns();
     c->cpu_polls = 0;
 }
 

@@ -204,14 +204,6 @@ int idts_ring_peek(struct idts_ring *ring, struct idts_record *record)
     return found ? accept_record(ring, &header, record) : 0;
 }
 
-void idts_ring_release(struct idts_ring *ring)
-{
-    ring->head += ring->pending;
-    ring->pending = 0;
-    ring->seq++;
-    __atomic_store_n(&ring->ctrl->cons, ring->head, __ATOMIC_RELEASE);
-}
-
 static void ask(uint32_t *flag)
 {
     __atomic_store_n(flag, 1, __ATOMIC_RELAXED);

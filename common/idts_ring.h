@@ -100,7 +100,15 @@ int idts_ring_writable(struct idts_ring *ring, uint32_t length);
  * Peeking again before idts_ring_release() returns the same record.
  */
 int idts_ring_peek(struct idts_ring *ring, struct idts_record *record);
-void idts_ring_release(struct idts_ring *ring);
+
+/* Inline: a receive loop releases every record. */
+static inline void idts_ring_release(struct idts_ring *ring)
+{
+    ring->head += ring->pending;
+    ring->pending = 0;
+    ring->seq++;
+    __atomic_store_n(&ring->ctrl->cons, ring->head, __ATOMIC_RELEASE);
+}
 
 /*
  * Wait requests (see "Notification" in idts_abi.h). idts_ring_ask_*() sets

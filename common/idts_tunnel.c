@@ -552,7 +552,12 @@ static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *rec
     return backend->ops->notify(&tunnel->link) ? -EIO : 1;
 }
 
-int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
+/* All but an open tunnel's next DATA record or its empty ring: a MOVE to
+ * follow, a broken ring, a tunnel closed or failed. Not inlined: the move
+ * handlers' frame would cost idts_tunnel_peek() a dozen instructions on
+ * every record. */
+static __attribute__((noinline)) int peek_slowly(struct idts_tunnel *tunnel,
+                                                 struct idts_record *record)
 {
     int rc = usable(tunnel);
 
@@ -572,9 +577,16 @@ int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
     return rc == 0 && tunnel->state == IDTS_TUNNEL_FAILED ? tunnel->error : rc;
 }
 
-void idts_tunnel_release_quietly(struct idts_tunnel *tunnel)
+int idts_tunnel_peek(struct idts_tunnel *tunnel, struct idts_record *record)
 {
-    idts_ring_release(&tunnel->rx);
+    int rc;
+
+    if (tunnel->state != IDTS_TUNNEL_OPEN)
+        return peek_slowly(tunnel, record);
+    rc = idts_ring_peek(&tunnel->rx, record);
+    if (rc == 0 || (rc == 1 && record->type == IDTS_RECORD_DATA))
+        return rc;
+    return peek_slowly(tunnel, record);
 }
 
 int idts_tunnel_release(struct idts_tunnel *tunnel)

@@ -216,10 +216,15 @@ void mca_btl_idts_endpoint_grow(mca_btl_base_endpoint_t *endpoint);
  * btl_idts_knock_period says, as before a sleep); returns tunnels opened. */
 int mca_btl_idts_poll_connections(bool read_inbox);
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len);
-int64_t mca_btl_idts_now_ns(void);
-/* The CPU time the calling thread has run: a system call (1.4 us in a KVM
- * guest), where now_ns is not. */
-int64_t mca_btl_idts_thread_cpu_ns(void);
+static inline int64_t mca_btl_idts_now_ns(void)
+{
+    return idts_clock_ns(CLOCK_MONOTONIC);
+}
+/* The CPU time the calling thread has run: a system call, where now_ns is not. */
+static inline int64_t mca_btl_idts_thread_cpu_ns(void)
+{
+    return idts_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
 
 /* btl_idts_sleep.c: an idle streak of progress that lasted long enough
  * ends in a sleep on every tunnel, where the blocking mode allows one. */

@@ -39,24 +39,6 @@ static void endpoint_destruct(mca_btl_base_endpoint_t *endpoint)
 OBJ_CLASS_INSTANCE(mca_btl_base_endpoint_t, opal_list_item_t, endpoint_construct,
                    endpoint_destruct);
 
-static int64_t clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t mca_btl_idts_now_ns(void)
-{
-    return clock_ns(CLOCK_MONOTONIC);
-}
-
-int64_t mca_btl_idts_thread_cpu_ns(void)
-{
-    return clock_ns(CLOCK_THREAD_CPUTIME_ID);
-}
-
 void mca_btl_idts_inbox_key(const opal_process_name_t *name, char *key, size_t len)
 {
     snprintf(key, len, "in-%x-%u", (unsigned)name->jobid, (unsigned)name->vpid);

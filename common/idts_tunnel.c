@@ -331,12 +331,17 @@ int idts_tunnel_connect(struct idts_tunnel *tunnel)
     return 0;
 }
 
-static int64_t now_ns(void)
+int64_t idts_clock_ns(clockid_t clock)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t now_ns(void)
+{
+    return idts_clock_ns(CLOCK_MONOTONIC);
 }
 
 int idts_tunnel_connect_wait(struct idts_tunnel *tunnel, int timeout_ms)

@@ -101,6 +101,16 @@ static void knock(mca_btl_base_endpoint_t *endpoint)
                                            sizeof(msg)) == 0;
 }
 
+/* Once the tunnel is open the knock has served; on xen it would hold a node
+ * of the guest's XenStore quota until the rank ends. */
+static void unknock(mca_btl_base_endpoint_t *endpoint)
+{
+    struct idts_backend *be = &mca_btl_idts_component.backend;
+
+    if (endpoint->knocked)
+        be->ops->unknock(be, endpoint->peer_instance, endpoint->peer_inbox);
+}
+
 static void connect_failed(mca_btl_base_endpoint_t *endpoint, int error, const char *why)
 {
     endpoint->state = MCA_BTL_IDTS_CLOSED;
@@ -207,6 +217,7 @@ static int advance(mca_btl_base_endpoint_t *endpoint)
     if (holds_fragments(endpoint) || open_add(endpoint))
         return 0;
     endpoint->state = MCA_BTL_IDTS_OPEN;
+    unknock(endpoint);
     endpoint->grow_at = traffic(endpoint) + MCA_BTL_IDTS_GROW_EVERY *
                                                 (uint64_t)idts_tunnel_ring_size(&endpoint->tunnel);
     opal_output_verbose(20, opal_btl_base_framework.framework_output,

@@ -21,6 +21,7 @@
  *   check      the peer's XenStore node is there    the socket has not hung up
  *   listen     watch a XenStore key of ours         listen on an abstract seqpacket socket
  *   knock      write the key the peer watches       connect to its inbox, send the message
+ *   unknock    remove the knocks' keys              nothing: the message is gone once taken
  *   listening  the peer's inbox node is there       its inbox socket accepts a connect
  *
  * Knocks let an end that has nothing to send learn that a peer wants a
@@ -97,6 +98,10 @@ struct idts_backend_ops {
      * -EAGAIN while it cannot be delivered (no inbox yet, inbox full). */
     int (*knock)(struct idts_backend *be, const char *peer, const char *key, const void *msg,
                  size_t len);
+    /* Withdraw what our knocks at that inbox left behind, once they have
+     * served (the tunnel they asked for is open): a knock not taken by then
+     * may be lost, which a peer already connecting does not miss. */
+    void (*unknock)(struct idts_backend *be, const char *peer, const char *key);
     /* Take one knock: its length, or -EAGAIN when there is none. Knocks are
      * unauthenticated hints: check what they say before acting. */
     int (*knocked)(struct idts_backend *be, void *msg, size_t len);

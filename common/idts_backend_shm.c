@@ -633,6 +633,11 @@ static int shm_be_knock(struct idts_backend *be, const char *peer, const char *k
     return rc;
 }
 
+static void shm_be_unknock(struct idts_backend *be, const char *peer, const char *key)
+{
+    (void)be, (void)peer, (void)key;
+}
+
 static int shm_be_knocked(struct idts_backend *be, void *msg, size_t len)
 {
     struct shm_mail *m = take_mail(be->priv, is_knock, NULL);
@@ -674,6 +679,7 @@ const struct idts_backend_ops idts_backend_shm = {
     .unlink = shm_be_unlink,
     .listen = shm_be_listen,
     .knock = shm_be_knock,
+    .unknock = shm_be_unknock,
     .knocked = shm_be_knocked,
     .fds = shm_be_fds,
     .listening = shm_be_listening,

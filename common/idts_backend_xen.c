@@ -23,7 +23,8 @@
  *                         accepted, until the tunnel is closed
  *   <key>@attach          attacher: "pid", until the tunnel is closed
  *   <inbox>@inbox         listener: "pid", readable by every domain
- *   <inbox>@knock-<p>-<n> knocker p's nth knock: "pid hex-bytes"
+ *   <inbox>@knock-<p>-<n> knocker p's nth knock: "pid hex-bytes", until the
+ *                         tunnel it asked for opens
  * ('@' is valid in node names and never in a key, so names cannot collide.)
  * A listener watches /local/domain and takes the knock nodes addressed to its
  * inbox; XenStore delivers a watch event only to domains allowed to read the
@@ -66,6 +67,13 @@ struct xen_refs {
 };
 #define XEN_MAX_DATA_PAGES (sizeof(struct xen_refs) / sizeof(uint32_t))
 
+/* A knock of ours in XenStore, until unknock. */
+struct xen_knock {
+    unsigned domid; /* of the inbox */
+    unsigned n;     /* of the node's name */
+    char key[IDTS_KEY_MAX];
+};
+
 struct xen_backend {
     struct xs_handle *xs;
     xengntshr_handle *gntshr;
@@ -75,6 +83,9 @@ struct xen_backend {
     char inbox[IDTS_KEY_MAX];
     char last_knock[XEN_PATH_MAX]; /* a knock's write and perms may fire twice */
     unsigned knocks;
+    /* Each a node of our domain's, counted against its XenStore quota. */
+    struct xen_knock *sent;
+    unsigned sent_count, sent_size;
 };
 
 struct xen_link {
@@ -265,6 +276,7 @@ static void xen_be_close(struct idts_backend *be)
         }
         remove_nodes(xb, is_my_knock);
     }
+    free(xb->sent);
     if (xb->gnttab)
         xengnttab_close(xb->gnttab);
     if (xb->gntshr)
@@ -625,12 +637,41 @@ static int xen_be_listen(struct idts_backend *be, const char *key)
     return rc ? write_failed(be, -rc, "writing our inbox node in XenStore") : 0;
 }
 
+/* The node of our nth knock at the inbox `key`. */
+static void knock_path(char *path, size_t len, struct xen_backend *xb, const char *key, unsigned n)
+{
+    char knock[32];
+
+    snprintf(knock, sizeof(knock), "knock-%d-%u", (int)getpid(), n);
+    node_path(path, len, xb->domid, key, knock);
+}
+
+/* Note a knock for unknock; one not noted (no memory) stays until close. */
+static void note_knock(struct xen_backend *xb, unsigned domid, const char *key, unsigned n)
+{
+    struct xen_knock *knock;
+
+    if (xb->sent_count == xb->sent_size) {
+        unsigned size = xb->sent_size ? 2 * xb->sent_size : 16;
+        struct xen_knock *sent = realloc(xb->sent, size * sizeof(*sent));
+
+        if (!sent)
+            return;
+        xb->sent = sent;
+        xb->sent_size = size;
+    }
+    knock = &xb->sent[xb->sent_count++];
+    knock->domid = domid;
+    knock->n = n;
+    snprintf(knock->key, sizeof(knock->key), "%s", key);
+}
+
 static int xen_be_knock(struct idts_backend *be, const char *peer, const char *key, const void *msg,
                         size_t len)
 {
     struct xen_backend *xb = be->priv;
-    char path[XEN_PATH_MAX], knock[32], value[2 * XEN_KNOCK_MAX + 16];
-    unsigned domid;
+    char path[XEN_PATH_MAX], value[2 * XEN_KNOCK_MAX + 16];
+    unsigned domid, knock;
     char *inbox;
     int n, rc = peer_domid(peer, &domid);
 
@@ -643,11 +684,38 @@ static int xen_be_knock(struct idts_backend *be, const char *peer, const char *k
     if (!inbox)
         return -EAGAIN;
     free(inbox);
-    snprintf(knock, sizeof(knock), "knock-%d-%u", (int)getpid(), xb->knocks++);
-    node_path(path, sizeof(path), xb->domid, key, knock);
+    knock = xb->knocks++;
+    knock_path(path, sizeof(path), xb, key, knock);
     n = snprintf(value, sizeof(value), "%d ", (int)getpid());
     idts_xen_to_hex(msg, len, value + n);
-    return write_node(xb, path, value, (int)domid);
+    rc = write_node(xb, path, value, (int)domid);
+    if (rc == 0)
+        note_knock(xb, domid, key, knock);
+    return rc;
+}
+
+/* A knock's node would otherwise stay until we close: with a tunnel end and
+ * an inbox, the third kind of node a guest's quota counts (README, "XenStore's
+ * limits"). */
+static void xen_be_unknock(struct idts_backend *be, const char *peer, const char *key)
+{
+    struct xen_backend *xb = be->priv;
+    char path[XEN_PATH_MAX];
+    unsigned domid, i = 0;
+
+    if (peer_domid(peer, &domid))
+        return;
+    while (i < xb->sent_count) {
+        struct xen_knock *knock = &xb->sent[i];
+
+        if (knock->domid != domid || strcmp(knock->key, key) != 0) {
+            i++;
+            continue;
+        }
+        knock_path(path, sizeof(path), xb, knock->key, knock->n);
+        xs_rm(xb->xs, XBT_NULL, path);
+        *knock = xb->sent[--xb->sent_count];
+    }
 }
 
 /* The value of a knock node addressed to our inbox, or NULL for any other event. */
@@ -711,6 +779,7 @@ const struct idts_backend_ops idts_backend_xen = {
     .unlink = xen_be_unlink,
     .listen = xen_be_listen,
     .knock = xen_be_knock,
+    .unknock = xen_be_unknock,
     .knocked = xen_be_knocked,
     .fds = xen_be_fds,
     .listening = xen_be_listening,

@@ -161,6 +161,11 @@ static int fuzz_knocked(struct idts_backend *be, void *msg, size_t len)
     return n > len ? -EMSGSIZE : (int)n;
 }
 
+static void fuzz_unknock(struct idts_backend *be, const char *peer, const char *key)
+{
+    (void)be, (void)peer, (void)key;
+}
+
 static const struct idts_backend_ops fuzz_backend_ops = {
     .name = "fuzz",
     .open = fuzz_open,
@@ -175,6 +180,7 @@ static const struct idts_backend_ops fuzz_backend_ops = {
     .unlink = fuzz_unlink,
     .listen = fuzz_listen,
     .knock = fuzz_knock,
+    .unknock = fuzz_unknock,
     .knocked = fuzz_knocked,
     .fds = fuzz_fds,
     .listening = fuzz_listening,

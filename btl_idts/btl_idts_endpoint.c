@@ -201,24 +201,13 @@ static int holds_fragments(mca_btl_base_endpoint_t *endpoint)
     return -EMSGSIZE;
 }
 
-/* One step of the connection; while it waits for the peer, the peer learns
- * from our knock that we want the tunnel. An attacher whose creator has
- * offered already connects without one (on xen, a knock is four XenStore
- * operations: the inbox read, the node and its rights, its removal). */
-static int connect_step(mca_btl_base_endpoint_t *endpoint)
-{
-    int rc = idts_tunnel_connect(&endpoint->tunnel);
-
-    if (rc == -EAGAIN)
-        knock(endpoint);
-    return rc;
-}
-
 /* Returns 1 when the tunnel opened, 0 otherwise. */
 static int advance(mca_btl_base_endpoint_t *endpoint)
 {
-    int rc = connect_step(endpoint);
+    int rc;
 
+    knock(endpoint);
+    rc = idts_tunnel_connect(&endpoint->tunnel);
     if (rc == -EAGAIN)
         return 0;
     if (rc) {
@@ -448,7 +437,8 @@ static int flush_turn(mca_btl_base_endpoint_t *endpoint)
     int rc = 0;
 
     if (endpoint->state == MCA_BTL_IDTS_CONNECTING) {
-        rc = connect_step(endpoint);
+        knock(endpoint);
+        rc = idts_tunnel_connect(&endpoint->tunnel);
         if (rc == 0)
             endpoint->state = MCA_BTL_IDTS_OPEN;
     }

@@ -136,6 +136,8 @@ struct mca_btl_base_endpoint_t {
     enum mca_btl_idts_endpoint_state state;
     int creator; /* we create the tunnel (mca_btl_idts_creates), the peer attaches */
     int knocked; /* our knock reached the peer */
+    int error;   /* CLOSED: the tunnel's error (-EPIPE: the peer closed it) */
+    int told;    /* the user was told why the endpoint closed */
     struct idts_tunnel tunnel;
     char key[IDTS_KEY_MAX];
     char peer_inbox[IDTS_KEY_MAX];
@@ -207,6 +209,8 @@ void mca_btl_idts_endpoint_destroy(mca_btl_base_endpoint_t *endpoint);
 /* 0 when open, -EAGAIN while connecting (and starts connecting), or an error. */
 int mca_btl_idts_endpoint_ready(mca_btl_base_endpoint_t *endpoint);
 void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error);
+/* A send or GET that the tunnel refused with `error` for good. */
+void mca_btl_idts_endpoint_refused(mca_btl_base_endpoint_t *endpoint, int error);
 /* Creator: larger rings for a tunnel that carried MCA_BTL_IDTS_GROW_EVERY
  * rings' worth of bytes since it opened or last grew, where our share of
  * the budget allows (btl_idts_budget.c). */

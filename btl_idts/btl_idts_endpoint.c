@@ -111,10 +111,19 @@ static void unknock(mca_btl_base_endpoint_t *endpoint)
         be->ops->unknock(be, endpoint->peer_instance, endpoint->peer_inbox);
 }
 
+/* Tell the user, once, why the endpoint carries nothing more. */
+static void tell(mca_btl_base_endpoint_t *endpoint, const char *topic, int error, const char *why)
+{
+    if (endpoint->told)
+        return;
+    endpoint->told = 1;
+    mca_btl_idts_fatal(endpoint, topic, error, why);
+}
+
 static void connect_failed(mca_btl_base_endpoint_t *endpoint, int error, const char *why)
 {
     endpoint->state = MCA_BTL_IDTS_CLOSED;
-    mca_btl_idts_fatal(endpoint, "connect failed", error, why);
+    tell(endpoint, "connect failed", error, why);
 }
 
 /* 0, or -ENOMEM once the user is told. */
@@ -400,13 +409,25 @@ void mca_btl_idts_endpoint_closed(mca_btl_base_endpoint_t *endpoint, int error)
         return;
     open_remove(endpoint);
     endpoint->state = MCA_BTL_IDTS_CLOSED;
+    endpoint->error = error;
     if (error == -EPIPE && !owed)
         opal_output_verbose(20, opal_btl_base_framework.framework_output,
                             "btl:idts: tunnel %s closed by the peer", endpoint->key);
     else
-        mca_btl_idts_fatal(endpoint, closed_topic(error), error,
-                           mca_btl_idts_component.backend.why);
+        tell(endpoint, closed_topic(error), error, mca_btl_idts_component.backend.why);
     mca_btl_idts_fail_gets(endpoint);
+}
+
+/* A send or GET refused by a closed tunnel is a message the peer will never
+ * get. The user hears why even where the tunnel closed quietly before (the
+ * peer finished first, owing nothing): the PML may still send it more, as
+ * ob1 does once a receive matches the header of a large message the peer
+ * left behind; told only OPAL_ERR_UNREACH, ob1 would retry for ever. */
+void mca_btl_idts_endpoint_refused(mca_btl_base_endpoint_t *endpoint, int error)
+{
+    mca_btl_idts_endpoint_closed(endpoint, error);
+    tell(endpoint, closed_topic(endpoint->error), endpoint->error,
+         mca_btl_idts_component.backend.why);
 }
 
 static void report(const mca_btl_base_endpoint_t *endpoint)

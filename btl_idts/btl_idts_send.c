@@ -53,7 +53,7 @@ static void frag_sent(mca_btl_idts_frag_t *frag)
 int mca_btl_idts_send_error(mca_btl_base_endpoint_t *endpoint, int rc)
 {
     if (rc == -EPIPE || rc == -ECONNRESET || rc == -EPROTO)
-        mca_btl_idts_endpoint_closed(endpoint, rc);
+        mca_btl_idts_endpoint_refused(endpoint, rc);
     return rc == -EMSGSIZE ? OPAL_ERR_BAD_PARAM : OPAL_ERR_UNREACH;
 }
 

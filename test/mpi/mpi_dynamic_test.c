@@ -15,6 +15,9 @@
  *                              frees the request and leaves (MPI_Finalize)
  *                              before the parent came for it: the parent's
  *                              receive cannot complete, and must fail, not hang
+ *   mpi_dynamic_test leave-polling  the same, the parent polling meanwhile:
+ *                              the message's header arrives unexpected and
+ *                              the tunnel closes before a receive matches it
  *   mpi_dynamic_test rings     the job (run with btl_idts_ring_size 65536)
  *                              spawns two children with the default ring
  *                              size and talks to them: the child that finds
@@ -102,19 +105,25 @@ static void merge_and_talk(MPI_Comm inter, int high, const char *how)
     MPI_Comm_free(&merged);
 }
 
-static void leave(char *program, MPI_Comm parent)
+static void leave(char *program, const char *mode, MPI_Comm parent)
 {
     static uint8_t buf[4 << 20];
     MPI_Request request;
     MPI_Comm child;
+    double until;
+    int flag;
 
     if (parent != MPI_COMM_NULL) {
         MPI_Isend(buf, sizeof(buf), MPI_BYTE, 0, 1, parent, &request);
         MPI_Request_free(&request);
         return;
     }
-    child = spawn(program, "leave", 1);
-    sleep(3);
+    child = spawn(program, mode, 1);
+    if (strcmp(mode, "leave") == 0)
+        sleep(3);
+    else
+        for (until = MPI_Wtime() + 3; MPI_Wtime() < until;)
+            MPI_Iprobe(0, 2, child, &flag, MPI_STATUS_IGNORE);
     MPI_Recv(buf, sizeof(buf), MPI_BYTE, 0, 1, child, MPI_STATUS_IGNORE);
     printf("received what the child left behind\n");
 }
@@ -134,9 +143,9 @@ int main(int argc, char **argv)
     printer = parent == MPI_COMM_NULL && rank == 0;
     if (argc < 2 || argc > 2 + (parent != MPI_COMM_NULL) ||
         (strcmp(argv[1], "spawn") && strcmp(argv[1], "connect") && strcmp(argv[1], "leave") &&
-         strcmp(argv[1], "rings"))) {
+         strcmp(argv[1], "leave-polling") && strcmp(argv[1], "rings"))) {
         if (printer)
-            fprintf(stderr, "usage: mpi_dynamic_test spawn|connect|leave|rings\n");
+            fprintf(stderr, "usage: mpi_dynamic_test spawn|connect|leave|leave-polling|rings\n");
         MPI_Finalize();
         return 2;
     }
@@ -172,7 +181,7 @@ int main(int argc, char **argv)
         MPI_Comm_disconnect(&client);
         MPI_Comm_disconnect(&inter);
     } else {
-        leave(argv[0], parent);
+        leave(argv[0], argv[1], parent);
     }
     MPI_Finalize();
     return printer ? tap_done() : 0;

@@ -6,11 +6,6 @@
 #include <errno.h>
 #include <string.h>
 
-static uint32_t record_bytes(uint32_t length)
-{
-    return IDTS_RECORD_HEADER_SIZE + ((length + IDTS_RECORD_ALIGN - 1) & ~(IDTS_RECORD_ALIGN - 1));
-}
-
 static int ring_break(struct idts_ring *ring)
 {
     ring->error = -EPROTO;
@@ -32,24 +27,9 @@ void idts_ring_init(struct idts_ring *ring, struct idts_ring_ctrl *ctrl, uint8_t
     ring->size = size;
 }
 
-/* The header at position `at`, accessed as one 8-byte word (see idts_abi.h). */
-static uint64_t *header_slot(const struct idts_ring *ring, uint32_t at)
-{
-    return (uint64_t *)(ring->data + (at & (ring->size - 1)));
-}
-
-static uint64_t header_word(uint32_t length, uint16_t seq, uint8_t type, uint8_t tag)
-{
-    struct idts_record_header header = {.length = length, .seq = seq, .type = type, .tag = tag};
-    uint64_t word;
-
-    memcpy(&word, &header, sizeof(word));
-    return word;
-}
-
 void idts_ring_format(struct idts_ring *ring)
 {
-    __atomic_store_n(header_slot(ring, 0), 0, __ATOMIC_RELAXED);
+    __atomic_store_n(idts_ring_slot(ring, 0), 0, __ATOMIC_RELAXED);
 }
 
 void idts_ring_warm(struct idts_ring *ring)
@@ -65,90 +45,30 @@ void idts_ring_touch(const struct idts_ring *ring)
         (void)*(const volatile uint8_t *)(ring->data + at);
 }
 
-/* Bytes from position `at` to the end of the ring. */
-static uint32_t to_end(const struct idts_ring *ring, uint32_t at)
-{
-    return ring->size - (at & (ring->size - 1));
-}
-
 /* Load cons once; refuse it unless 0 <= prod - cons <= size. */
-static int load_cons(struct idts_ring *ring)
+int idts_ring_reload(struct idts_ring *ring, uint32_t needed)
 {
     uint32_t cons = __atomic_load_n(&ring->ctrl->cons, __ATOMIC_ACQUIRE);
 
     if (ring->head - cons > ring->size)
         return ring_break(ring);
     ring->peer = cons;
-    return 0;
-}
-
-/* Bytes of PAD needed before a record of `bytes` at the producer's position. */
-static uint32_t pad_before(const struct idts_ring *ring, uint32_t bytes)
-{
-    uint32_t left = to_end(ring, ring->head);
-
-    return left < bytes ? left : 0;
-}
-
-/* A record of `bytes` fits if it, the PAD before it and the end marker after
- * it do: the end marker must not land on a record not yet released. */
-static int room_for(struct idts_ring *ring, uint32_t bytes)
-{
-    uint32_t needed = pad_before(ring, bytes) + bytes + IDTS_RECORD_HEADER_SIZE;
-
-    if (ring->size - (ring->head - ring->peer) >= needed)
-        return 0;
-    if (load_cons(ring))
-        return -EPROTO;
-    return ring->size - (ring->head - ring->peer) >= needed ? 0 : -EAGAIN;
-}
-
-int idts_ring_reserve(struct idts_ring *ring, uint32_t length, void **payload)
-{
-    uint32_t bytes;
-    int rc;
-
-    if (ring->error)
-        return ring->error;
-    if (length > idts_ring_max_payload(ring->size))
-        return -EMSGSIZE;
-    bytes = record_bytes(length);
-    rc = room_for(ring, bytes);
-    if (rc)
-        return rc;
-    ring->pad = pad_before(ring, bytes);
-    *payload = (uint8_t *)header_slot(ring, ring->head + ring->pad) + IDTS_RECORD_HEADER_SIZE;
-    return 0;
-}
-
-void idts_ring_commit(struct idts_ring *ring, uint8_t type, uint8_t tag, uint32_t length)
-{
-    uint32_t at = ring->head + ring->pad, bytes = record_bytes(length);
-    uint64_t header = header_word(length, ring->seq++, type, tag);
-
-    __atomic_store_n(header_slot(ring, at + bytes), 0, __ATOMIC_RELAXED);
-    if (ring->pad) {
-        /* The record is whole before the PAD that leads to it appears. */
-        __atomic_store_n(header_slot(ring, at), header, __ATOMIC_RELAXED);
-        header = header_word(ring->pad - IDTS_RECORD_HEADER_SIZE, 0, IDTS_RECORD_PAD, 0);
-        at = ring->head;
-    }
-    __atomic_store_n(header_slot(ring, at), header, __ATOMIC_RELEASE);
-    ring->head += ring->pad + bytes;
-    ring->pad = 0;
+    return idts_ring_fits(ring, needed) ? 0 : -EAGAIN;
 }
 
 int idts_ring_writable(struct idts_ring *ring, uint32_t length)
 {
+    uint32_t bytes = idts_ring_record_bytes(length);
+
     return !ring->error && length <= idts_ring_max_payload(ring->size) &&
-           room_for(ring, record_bytes(length)) == 0;
+           idts_ring_room(ring, idts_ring_pad_before(ring, bytes) + bytes) == 0;
 }
 
 /* Load the header at the consumer's position once, into *header; only the
  * copy is looked at. Returns 0 for an end marker. */
 static int load_header(const struct idts_ring *ring, struct idts_record_header *header)
 {
-    uint64_t word = __atomic_load_n(header_slot(ring, ring->head), __ATOMIC_ACQUIRE);
+    uint64_t word = __atomic_load_n(idts_ring_slot(ring, ring->head), __ATOMIC_ACQUIRE);
 
     memcpy(header, &word, sizeof(*header));
     return word != 0;
@@ -158,7 +78,7 @@ static int load_header(const struct idts_ring *ring, struct idts_record_header *
  * end, and cannot start at offset 0: it would cover the whole ring, forever. */
 static int skip_pad(struct idts_ring *ring, const struct idts_record_header *header)
 {
-    uint32_t left = to_end(ring, ring->head);
+    uint32_t left = idts_ring_to_end(ring, ring->head);
 
     if (left == ring->size || header->length != left - IDTS_RECORD_HEADER_SIZE)
         return ring_break(ring);
@@ -176,13 +96,13 @@ static int accept_record(struct idts_ring *ring, const struct idts_record_header
 
     if ((header->type != IDTS_RECORD_DATA && header->type != IDTS_RECORD_MOVE) ||
         header->seq != ring->seq || header->length > idts_ring_max_payload(ring->size) ||
-        record_bytes(header->length) > ring->size - offset)
+        idts_ring_record_bytes(header->length) > ring->size - offset)
         return ring_break(ring);
     record->data = ring->data + offset + IDTS_RECORD_HEADER_SIZE;
     record->length = header->length;
     record->type = header->type;
     record->tag = header->tag;
-    ring->pending = record_bytes(header->length);
+    ring->pending = idts_ring_record_bytes(header->length);
     return 1;
 }
 

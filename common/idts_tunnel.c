@@ -402,7 +402,7 @@ static int full_or_gone(struct idts_tunnel *tunnel, int rc)
     return rc;
 }
 
-int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload)
+int idts_tunnel_reserve_slowly(struct idts_tunnel *tunnel, uint32_t length, void **payload)
 {
     int rc = writable(tunnel);
 
@@ -440,20 +440,12 @@ int idts_tunnel_wake_producer(struct idts_tunnel *tunnel)
     return 0;
 }
 
-static int commit(struct idts_tunnel *tunnel, uint8_t type, uint8_t tag, uint32_t length)
+/* Publish the MOVE record reserved and written (idts_abi.h, "Moving to a
+ * new region"). */
+static int commit_move(struct idts_tunnel *tunnel)
 {
-    idts_ring_commit(&tunnel->tx, type, tag, length);
+    idts_ring_commit(&tunnel->tx, IDTS_RECORD_MOVE, 0, sizeof(struct idts_move));
     return idts_tunnel_wake_consumer(tunnel);
-}
-
-void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
-{
-    idts_ring_commit(&tunnel->tx, IDTS_RECORD_DATA, tag, length);
-}
-
-int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
-{
-    return commit(tunnel, IDTS_RECORD_DATA, tag, length);
 }
 
 int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length)
@@ -487,7 +479,7 @@ int idts_tunnel_grow(struct idts_tunnel *tunnel, uint32_t ring_size)
     if (rc)
         return rc;
     memcpy(payload, &move, sizeof(move));
-    commit(tunnel, IDTS_RECORD_MOVE, 0, sizeof(move));
+    commit_move(tunnel);
     tunnel->old = tunnel->link;
     tunnel->link = link;
     bind_ring(&tunnel->tx, &tunnel->link, 0, ring_size);
@@ -548,7 +540,7 @@ static int follow_move(struct idts_tunnel *tunnel, const struct idts_record *rec
     enter_region(tunnel, &link, move.ring_size);
     __atomic_store_n(live_byte(link.ctrl, tunnel->role), IDTS_END_LIVE, __ATOMIC_RELEASE);
     memcpy(payload, &move, sizeof(move));
-    commit(tunnel, IDTS_RECORD_MOVE, 0, sizeof(move));
+    commit_move(tunnel);
     idts_ring_release(&tunnel->rx);
     leave_region(tunnel, &tunnel->link);
     tunnel->link = link;

@@ -93,14 +93,36 @@ uint32_t idts_tunnel_ring_size(const struct idts_tunnel *tunnel);
  */
 int idts_tunnel_grow(struct idts_tunnel *tunnel, uint32_t ring_size);
 
-int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload);
-int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
+/* What idts_tunnel_reserve() does not inline: a tunnel not open, a ring
+ * full or broken. */
+int idts_tunnel_reserve_slowly(struct idts_tunnel *tunnel, uint32_t length, void **payload);
+/* Room for a record of `length` payload bytes, as idts_ring_reserve(); the
+ * creator's ring takes records before the attacher comes, as a socket's
+ * buffer would. Inline, as every small send runs it: an open tunnel with room
+ * costs one test and the ring's inline reserve. */
+static inline int idts_tunnel_reserve(struct idts_tunnel *tunnel, uint32_t length, void **payload)
+{
+    if (tunnel->state == IDTS_TUNNEL_OPEN && idts_ring_reserve(&tunnel->tx, length, payload) == 0)
+        return 0;
+    return idts_tunnel_reserve_slowly(tunnel, length, payload);
+}
 /* Commit without looking whether the peer sleeps and wants waking: that
  * look costs a full barrier, which waits for every store of the record's
  * copy to land. A burst of records commits quietly, then
  * idts_tunnel_wake_consumer() looks once; a burst of releases, then
  * idts_tunnel_wake_producer(). */
-void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length);
+static inline void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_t tag,
+                                              uint32_t length)
+{
+    idts_ring_commit(&tunnel->tx, IDTS_RECORD_DATA, tag, length);
+}
+int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel);
+/* Commit the record reserved, and wake the peer if it sleeps. */
+static inline int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
+{
+    idts_tunnel_commit_quietly(tunnel, tag, length);
+    return idts_tunnel_wake_consumer(tunnel);
+}
 /* reserve + copy + commit. */
 int idts_tunnel_send(struct idts_tunnel *tunnel, uint8_t tag, const void *buf, uint32_t length);
 
@@ -119,9 +141,9 @@ static inline void idts_tunnel_release_quietly(struct idts_tunnel *tunnel)
  * then on idts_tunnel_arm() and the waits that sleep refuse (-EINVAL). */
 void idts_tunnel_poll_only(struct idts_tunnel *tunnel);
 /* Wake the peer if it sleeps waiting for the records committed quietly
- * before (consumer), or for the room released quietly before (producer).
- * One barrier each: a caller looks only in the direction it moved. */
-int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel);
+ * before (idts_tunnel_wake_consumer(), above), or for the room released
+ * quietly before (producer). One barrier each: a caller looks only in the
+ * direction it moved. */
 int idts_tunnel_wake_producer(struct idts_tunnel *tunnel);
 
 /* Nonzero when idts_tunnel_peek() would find nothing: an open tunnel with no

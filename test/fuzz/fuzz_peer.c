@@ -5,11 +5,6 @@
 
 #include <errno.h>
 
-static uint32_t record_bytes(uint32_t length)
-{
-    return IDTS_RECORD_HEADER_SIZE + ((length + IDTS_RECORD_ALIGN - 1) & ~(IDTS_RECORD_ALIGN - 1));
-}
-
 const uint8_t *fuzz_pattern(uint32_t number)
 {
     static uint8_t table[UINT8_MAX + 1 + FUZZ_PATTERN_MAX];
@@ -251,7 +246,7 @@ void fuzz_check_reserved(struct fuzz_peer *peer, void *payload, uint32_t length)
     /* The PAD before the record, the record and the end marker after it
      * must be free: released by the (honest) peer. */
     pad = ((uint32_t)(header - ring->data) - head) & (ring->size - 1);
-    end = head + pad + record_bytes(length) + IDTS_RECORD_HEADER_SIZE;
+    end = head + pad + idts_ring_record_bytes(length) + IDTS_RECORD_HEADER_SIZE;
     fuzz_check(ring->tainted || end - ring->ctrl->cons <= ring->size,
                "a record of %u bytes at %u would overwrite unread bytes (cons %u)", length, head,
                ring->ctrl->cons);

@@ -60,6 +60,9 @@
 #define XEN_HOST_NODE "idts/host"
 #define XEN_KNOCK_MAX 1024u /* bytes of one knock message */
 #define XEN_PATH_MAX  160
+/* A knock's node, after its inbox's key and '@': our pid, then the knock's
+ * number. */
+#define XEN_KNOCK_NAME "knock-%d-"
 
 /* The control page's backend area on xen: the data pages' grant refs. */
 struct xen_refs {
@@ -178,7 +181,7 @@ static int is_my_knock(struct xen_backend *xb, const char *path)
     char mark[32];
 
     (void)xb;
-    snprintf(mark, sizeof(mark), "@knock-%d-", (int)getpid());
+    snprintf(mark, sizeof(mark), "@" XEN_KNOCK_NAME, (int)getpid());
     return strstr(path, mark) != NULL;
 }
 
@@ -642,7 +645,7 @@ static void knock_path(char *path, size_t len, struct xen_backend *xb, const cha
 {
     char knock[32];
 
-    snprintf(knock, sizeof(knock), "knock-%d-%u", (int)getpid(), n);
+    snprintf(knock, sizeof(knock), XEN_KNOCK_NAME "%u", (int)getpid(), n);
     node_path(path, len, xb->domid, key, knock);
 }
 

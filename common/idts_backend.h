@@ -51,6 +51,10 @@ struct idts_link {
      * set by the caller before share or map. Backends that can (xen's
      * unmap-notify) clear it when the end dies. */
     size_t live_offset;
+    /* The tunnel's: the peer promised, in this region, never to sleep
+     * (idts_abi.h, "Notification"); read from the control page until it
+     * has, then known for the region. Backends leave it alone. */
+    int peer_polls;
     void *priv; /* the backend's */
 };
 

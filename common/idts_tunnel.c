@@ -416,24 +416,28 @@ void idts_tunnel_poll_only(struct idts_tunnel *tunnel)
         promise_polling(tunnel, tunnel->link.ctrl);
 }
 
-/* Whether the peer promised, in the region of link, never to sleep. */
+/* Whether the peer promised, in the region of link, never to sleep; a
+ * promise holds for the region. */
 static int peer_polls(const struct idts_tunnel *tunnel, struct idts_link *link)
 {
-    return __atomic_load_n(polls_byte(link->ctrl, peer_role(tunnel)), __ATOMIC_RELAXED) != 0;
+    if (!link->peer_polls)
+        link->peer_polls =
+            __atomic_load_n(polls_byte(link->ctrl, peer_role(tunnel)), __ATOMIC_RELAXED) != 0;
+    return link->peer_polls;
 }
 
 /* The peer asked to be woken for records (idts_abi.h, "Notification"). */
-int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel)
+int idts_tunnel_wake_consumer_slowly(struct idts_tunnel *tunnel)
 {
     if (!peer_polls(tunnel, &tunnel->link) && idts_ring_take_data_request(&tunnel->tx))
         return tunnel->backend->ops->notify(&tunnel->link);
     return 0;
 }
 
-/* The peer asked to be woken for room; during a move it writes into the old region. */
-int idts_tunnel_wake_producer(struct idts_tunnel *tunnel)
+/* The peer asked to be woken for room. */
+int idts_tunnel_wake_producer_slowly(struct idts_tunnel *tunnel)
 {
-    struct idts_link *link = tunnel->moving ? &tunnel->old : &tunnel->link;
+    struct idts_link *link = idts_tunnel_producer_link(tunnel);
 
     if (!peer_polls(tunnel, link) && idts_ring_take_space_request(&tunnel->rx))
         return tunnel->backend->ops->notify(link);

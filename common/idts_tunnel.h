@@ -116,7 +116,15 @@ static inline void idts_tunnel_commit_quietly(struct idts_tunnel *tunnel, uint8_
 {
     idts_ring_commit(&tunnel->tx, IDTS_RECORD_DATA, tag, length);
 }
-int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel);
+/* Wake the peer if it sleeps waiting for the records committed quietly
+ * before: a full barrier and a look at its wait request, unless it promised
+ * never to sleep (idts_tunnel_poll_only()). Inline, as every small send runs
+ * it: with such a peer it is one test. */
+int idts_tunnel_wake_consumer_slowly(struct idts_tunnel *tunnel);
+static inline int idts_tunnel_wake_consumer(struct idts_tunnel *tunnel)
+{
+    return tunnel->link.peer_polls ? 0 : idts_tunnel_wake_consumer_slowly(tunnel);
+}
 /* Commit the record reserved, and wake the peer if it sleeps. */
 static inline int idts_tunnel_commit(struct idts_tunnel *tunnel, uint8_t tag, uint32_t length)
 {
@@ -140,11 +148,20 @@ static inline void idts_tunnel_release_quietly(struct idts_tunnel *tunnel)
  * that looks for a sleeping peer, twice the rate of small records. From
  * then on idts_tunnel_arm() and the waits that sleep refuse (-EINVAL). */
 void idts_tunnel_poll_only(struct idts_tunnel *tunnel);
-/* Wake the peer if it sleeps waiting for the records committed quietly
- * before (idts_tunnel_wake_consumer(), above), or for the room released
- * quietly before (producer). One barrier each: a caller looks only in the
- * direction it moved. */
-int idts_tunnel_wake_producer(struct idts_tunnel *tunnel);
+/* The region the peer writes into, whose room we release: during the
+ * creator's move, the old one until the attacher's MOVE arrives. */
+static inline struct idts_link *idts_tunnel_producer_link(struct idts_tunnel *tunnel)
+{
+    return tunnel->moving ? &tunnel->old : &tunnel->link;
+}
+/* Wake the peer if it sleeps waiting for the room released quietly before,
+ * as idts_tunnel_wake_consumer() does for records. */
+int idts_tunnel_wake_producer_slowly(struct idts_tunnel *tunnel);
+static inline int idts_tunnel_wake_producer(struct idts_tunnel *tunnel)
+{
+    return idts_tunnel_producer_link(tunnel)->peer_polls ? 0
+                                                         : idts_tunnel_wake_producer_slowly(tunnel);
+}
 
 /* Nonzero when idts_tunnel_peek() would find nothing: an open tunnel with no
  * record waiting. Inline, for progress loops that poll many tunnels. */
